@@ -1,0 +1,250 @@
+"""
+The INI configuration, read into frozen objects.
+
+Every section and key is declared here with its parser and default; an
+unknown section or key, or a bad value, is a L{ConfigError} that names
+C{[section] key} and what is wrong, so that a typo never passes silently.
+Sections named C{[profile:<Name>]} hold a plugin's own options and are handed
+to that plugin unparsed.
+"""
+
+import configparser
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+__all__ = [
+    "ConfigError",
+    "Config",
+    "OcppConfig",
+    "StorageConfig",
+    "ProfilesConfig",
+    "fromString",
+    "fromFile",
+]
+
+UNKNOWN_CHARGEPOINT_POLICIES = ("accept", "pending", "reject")
+PROFILE_SECTION_PREFIX = "profile:"
+
+
+class ConfigError(Exception):
+    """
+    A configuration problem, rendered as one line.
+    """
+
+    def __init__(self, section: str, key: str | None, message: str, source: str = "") -> None:
+        where = f"[{section}] {key}" if key else f"[{section}]"
+        prefix = f"{source}: " if source else ""
+        super().__init__(f"{prefix}{where}: {message}")
+        self.section = section
+        self.key = key
+
+
+@dataclass(frozen=True)
+class OcppConfig:
+    """
+    C{[ocpp]}: how stations reach us and how we talk to them.
+    """
+
+    endpoints: tuple[str, ...] = ("tcp:9000",)
+    path: str = "/ocpp"
+    heartbeatInterval: int = 300
+    callTimeout: float = 60.0
+    unknownChargePoints: str = "accept"
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """
+    C{[storage]}: where state is kept.
+    """
+
+    database: str = "sqlite:var/kcsms.sqlite"
+
+
+@dataclass(frozen=True)
+class ProfilesConfig:
+    """
+    C{[profiles]} and the C{[profile:<Name>]} sections.
+    """
+
+    enabled: tuple[str, ...] = ("Core",)
+    options: Mapping[str, Mapping[str, str]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    def optionsFor(self, name: str) -> Mapping[str, str]:
+        """
+        @return: the C{[profile:<name>]} section, empty when there is none.
+        """
+        return self.options.get(name, MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class Config:
+    """
+    The whole configuration of one central system.
+    """
+
+    ocpp: OcppConfig = field(default_factory=OcppConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    profiles: ProfilesConfig = field(default_factory=ProfilesConfig)
+
+
+def _positiveInt(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise ValueError("must be a positive whole number")
+    return int(text)
+
+
+def _positiveFloat(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise ValueError("must be a positive number of seconds")
+    return value
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return text
+
+    return parse
+
+
+def _endpoints(text: str) -> tuple[str, ...]:
+    from twisted.internet.endpoints import serverFromString
+
+    endpoints = tuple(line.strip() for line in text.splitlines() if line.strip())
+    if not endpoints:
+        raise ValueError("needs at least one endpoint, e.g. tcp:9000")
+    for description in endpoints:
+        try:
+            # Parsing only: the endpoint is not listened on, so no reactor is needed.
+            serverFromString(object(), description)
+        except Exception as e:
+            raise ValueError(f"bad endpoint {description!r}: {e}") from None
+    return endpoints
+
+
+def _path(text: str) -> str:
+    if not text.startswith("/") or any(c in text for c in "?#% "):
+        raise ValueError("must be a URL path starting with '/', e.g. /ocpp")
+    return text.rstrip("/")
+
+
+def _database(text: str) -> str:
+    if text != "memory:" and not (text.startswith("sqlite:") and len(text) > len("sqlite:")):
+        raise ValueError("must be sqlite:PATH or memory:")
+    return text
+
+
+def _profileNames(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.replace("\n", ",").split(",") if name.strip())
+    if "Core" not in names:
+        raise ValueError("Core cannot be disabled")
+    if len(set(names)) != len(names):
+        raise ValueError("a profile is listed twice")
+    return names
+
+
+# section -> key -> (attribute, parser)
+_SCHEMA: dict[str, dict[str, tuple[str, Callable[[str], Any]]]] = {
+    "ocpp": {
+        "endpoint": ("endpoints", _endpoints),
+        "path": ("path", _path),
+        "heartbeat_interval": ("heartbeatInterval", _positiveInt),
+        "call_timeout": ("callTimeout", _positiveFloat),
+        "unknown_chargepoints": (
+            "unknownChargePoints",
+            _choice(*UNKNOWN_CHARGEPOINT_POLICIES),
+        ),
+    },
+    "storage": {"database": ("database", _database)},
+    "profiles": {"enabled": ("enabled", _profileNames)},
+}
+
+_SECTION_TYPES: dict[str, type] = {
+    "ocpp": OcppConfig,
+    "storage": StorageConfig,
+    "profiles": ProfilesConfig,
+}
+
+
+def _parseSection(parser: configparser.ConfigParser, section: str, source: str) -> dict[str, Any]:
+    keys = _SCHEMA[section]
+    values: dict[str, Any] = {}
+    if not parser.has_section(section):
+        return values
+    for key, text in parser.items(section):
+        if key not in keys:
+            raise ConfigError(
+                section, key, f"unknown key (known: {', '.join(sorted(keys))})", source
+            )
+        attribute, parse = keys[key]
+        try:
+            values[attribute] = parse(text.strip())
+        except ValueError as e:
+            raise ConfigError(section, key, f"{e} (got {text.strip()!r})", source) from None
+    return values
+
+
+def fromString(text: str, source: str = "") -> Config:
+    """
+    Build a L{Config} from INI text; absent sections and keys take their defaults.
+
+    @param source: where the text came from, for error messages.
+    @raise ConfigError: for anything unknown or invalid.
+    """
+    parser = configparser.ConfigParser(
+        interpolation=None, inline_comment_prefixes=(";",), default_section="\x00"
+    )
+    try:
+        parser.read_string(text, source or "<string>")
+    except configparser.DuplicateOptionError as e:
+        raise ConfigError(e.section, e.option, "is set twice", source) from None
+    except configparser.DuplicateSectionError as e:
+        raise ConfigError(e.section, None, "appears twice", source) from None
+    except configparser.Error as e:
+        raise ConfigError("?", None, " ".join(str(e).split()), source) from None
+    profileOptions = {}
+    for section in parser.sections():
+        if section.startswith(PROFILE_SECTION_PREFIX):
+            name = section[len(PROFILE_SECTION_PREFIX) :].strip()
+            profileOptions[name] = MappingProxyType(
+                {key: value.strip() for key, value in parser.items(section)}
+            )
+        elif section not in _SCHEMA:
+            raise ConfigError(
+                section,
+                None,
+                f"unknown section (known: {', '.join(_SCHEMA)}, profile:<Name>)",
+                source,
+            )
+    parts = {
+        section: kind(**_parseSection(parser, section, source))
+        for section, kind in _SECTION_TYPES.items()
+    }
+    parts["profiles"] = ProfilesConfig(
+        enabled=parts["profiles"].enabled, options=MappingProxyType(profileOptions)
+    )
+    return Config(**parts)
+
+
+def fromFile(path: str) -> Config:
+    """
+    Read a L{Config} from an INI file.
+
+    @raise ConfigError: when the file cannot be read, or for anything invalid in it.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise ConfigError("?", None, f"cannot read the configuration: {e.strerror}", path) from None
+    return fromString(text, path)

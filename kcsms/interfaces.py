@@ -1,0 +1,317 @@
+"""
+Every interface of kcsms, each with a prose specification.
+
+Feature profiles are plugins (L{IFeatureProfilePlugin}) that make per-deployment
+profiles (L{IFeatureProfile}); stores are split by aggregate (charge points,
+id tags, transactions, statuses, calls) and return Deferreds of the value
+objects in L{kcsms.model}; a connected station is an L{IChargePointSession}.
+"""
+
+from zope.interface import Attribute, Interface
+
+__all__ = [
+    "IFeatureProfilePlugin",
+    "IFeatureProfile",
+    "IChargePointSession",
+    "ICentralSystem",
+    "IChargePointStore",
+    "IIdTagStore",
+    "ITransactionStore",
+    "IStatusStore",
+    "ICallStore",
+    "IStore",
+]
+
+
+class IFeatureProfilePlugin(Interface):
+    """
+    A feature profile as found in C{twisted/plugins/}: cheap to import, it only
+    names the profile, the OCPP actions it owns, and how to make it.
+
+    Discovered with C{getPlugins(IFeatureProfilePlugin)} and enabled by
+    C{name} in C{[profiles] enabled}.
+    """
+
+    name = Attribute(
+        "The profile's name, exactly as OCPP's SupportedFeatureProfiles spells it "
+        "(C{Core}, C{SmartCharging}...) or, for a third-party profile, a name of its own. "
+        "Unique across all plugins."
+    )
+    stationActions = Attribute(
+        "Tuple of the actions a station may CALL that this profile answers, each "
+        "with an C{ocpp_<Action>} responder on the profile."
+    )
+    centralActions = Attribute(
+        "Tuple of the actions the central system may CALL on a station through this profile."
+    )
+
+    def makeProfile(options, centralSystem):
+        """
+        Make the profile for one deployment.
+
+        @param options: the C{[profile:<name>]} INI section as a mapping of
+            strings (empty when there is none).
+        @param centralSystem: the L{ICentralSystem} the profile serves.
+        @return: an L{IFeatureProfile}; one that also provides
+            L{twisted.application.service.IService} is started after the store
+            and stopped before it.
+        @raise kcsms.config.ConfigError: for a bad option.
+        """
+
+
+class IFeatureProfile(Interface):
+    """
+    One enabled feature profile.
+
+    A station's CALL C{Action} is answered by the method
+    C{ocpp_<Action>(session, request)}, where C{session} is the
+    L{IChargePointSession} and C{request} the schema-valid payload dict.  It
+    returns the CALLRESULT payload dict, or a Deferred of it.  Raising an
+    L{kcsms.ocppj.OcppError} answers with that CALLERROR; any other
+    exception answers C{InternalError}.
+    """
+
+    name = Attribute("The plugin's name.")
+    vendorIds = Attribute(
+        "Tuple of DataTransfer vendorIds whose station DataTransfer CALLs this "
+        "profile's C{ocpp_DataTransfer} answers (empty for most profiles)."
+    )
+
+
+class IChargePointSession(Interface):
+    """
+    One charge point's WebSocket connection.
+    """
+
+    chargePointId = Attribute("The identity the station connected with (URL-decoded).")
+    registration = Attribute(
+        "C{Accepted}, C{Pending}, C{Rejected}, or L{None} for a station not registered."
+    )
+
+    def call(action, payload):
+        """
+        Send a CALL and wait for the answer.  At most one CALL is outstanding;
+        later ones wait their turn.
+
+        @return: a Deferred firing with the CALLRESULT payload, or failing with
+            one of L{kcsms.errors.CallFailed}'s subclasses.
+        """
+
+    def close(code, reason):
+        """
+        Close the connection with a WebSocket close frame.
+        """
+
+
+class ICentralSystem(Interface):
+    """
+    The running central system: what profiles and host applications use.
+    """
+
+    config = Attribute("The L{kcsms.config.Config} it runs with.")
+    store = Attribute("The L{IStore}; set once the service has started.")
+    clock = Attribute("An L{twisted.internet.interfaces.IReactorTime}.")
+
+    def call(chargePointId, action, payload):
+        """
+        CALL a connected station.
+
+        @return: a Deferred firing with the station's CALLRESULT payload, or
+            failing with L{kcsms.errors.UnknownChargePoint},
+            L{kcsms.errors.NotConnected}, L{kcsms.errors.UnknownAction},
+            L{kcsms.errors.ProfileDisabled}, L{kcsms.errors.PayloadInvalid},
+            L{kcsms.errors.CallTimeout}, L{kcsms.errors.CallErrorReceived} or
+            L{kcsms.errors.ResponseInvalid}.
+        """
+
+    def session(chargePointId):
+        """
+        @return: the L{IChargePointSession} connected as C{chargePointId}, or L{None}.
+        """
+
+
+class IChargePointStore(Interface):
+    """
+    Registered charge points: registration state, what they said at boot, when last seen.
+    """
+
+    def getChargePoint(chargePointId):
+        """
+        @return: Deferred of L{kcsms.model.ChargePoint} or L{None}.
+        """
+
+    def listChargePoints():
+        """
+        @return: Deferred of a list of L{kcsms.model.ChargePoint}, ordered by id.
+        """
+
+    def setRegistration(chargePointId, registration):
+        """
+        Register a charge point, or change its registration.
+
+        @return: Deferred of C{True} when it was created, C{False} when updated.
+        """
+
+    def deleteChargePoint(chargePointId):
+        """
+        @return: Deferred of whether there was such a charge point.
+        """
+
+    def recordBootNotification(chargePointId, boot, at, registrationIfNew):
+        """
+        Store a BootNotification's L{kcsms.model.BootInfo} and mark the station
+        seen at C{at}.  A charge point not registered yet is registered with
+        C{registrationIfNew}, or, when that is L{None}, left unregistered.
+
+        @return: Deferred of the L{kcsms.model.ChargePoint} after the update, or
+            L{None} when it is not registered.
+        """
+
+    def recordSeen(chargePointId, at):
+        """
+        Mark a registered charge point seen at C{at} (nothing for an unregistered one).
+
+        @return: Deferred of L{None}.
+        """
+
+
+class IIdTagStore(Interface):
+    """
+    Id tags and their IdTagInfo.  Id tags are case-insensitive (OCPP errata
+    3.74): looking up C{"ab12"} finds C{"AB12"}.
+    """
+
+    def getIdTag(idTag):
+        """
+        @return: Deferred of L{kcsms.model.IdTag} or L{None}.
+        """
+
+    def listIdTags():
+        """
+        @return: Deferred of a list of L{kcsms.model.IdTag}, ordered by id tag.
+        """
+
+    def putIdTag(idTag):
+        """
+        Create or replace an L{kcsms.model.IdTag}.
+
+        @return: Deferred of C{True} when it was created, C{False} when replaced.
+        """
+
+    def deleteIdTag(idTag):
+        """
+        @return: Deferred of whether there was such an id tag.
+        """
+
+
+class ITransactionStore(Interface):
+    """
+    Transactions and their meter values.  Every method commits before its
+    Deferred fires.
+    """
+
+    def startTransaction(
+        chargePointId, connectorId, idTag, meterStart, timestamp, reservationId, idTagStatus
+    ):
+        """
+        Record a StartTransaction.req and allocate its transaction id, a unique
+        positive integer.  A retry (same station, connector, idTag, meterStart
+        and timestamp) returns the transaction already recorded.
+
+        @return: Deferred of the L{kcsms.model.Transaction}.
+        """
+
+    def stopTransaction(
+        chargePointId, transactionId, idTag, meterStop, timestamp, reason, transactionData
+    ):
+        """
+        Record a StopTransaction.req and its C{transactionData} (a sequence of
+        L{kcsms.model.MeterValue}).  A stop for a transaction id that is not
+        known is still kept (as an unmatched stop) with its meter values.
+
+        @return: Deferred of the stopped L{kcsms.model.Transaction}, or L{None}
+            when the id is not known.
+        """
+
+    def addMeterValues(chargePointId, connectorId, transactionId, meterValues):
+        """
+        Record a MeterValues.req (C{transactionId} may be L{None}).
+
+        @return: Deferred of L{None}.
+        """
+
+    def getTransaction(transactionId):
+        """
+        @return: Deferred of L{kcsms.model.Transaction} or L{None}.
+        """
+
+    def listTransactions(chargePointId=None, active=None):
+        """
+        @param chargePointId: only this station's, when given.
+        @param active: only running (C{True}) or only stopped (C{False}) ones, when given.
+        @return: Deferred of a list of L{kcsms.model.Transaction}, by transaction id.
+        """
+
+    def getMeterValues(transactionId):
+        """
+        @return: Deferred of the list of L{kcsms.model.MeterValue} linked to the
+            transaction (from MeterValues.req and StopTransaction's
+            transactionData), in the order received.
+        """
+
+
+class IStatusStore(Interface):
+    """
+    StatusNotifications: the latest per connector, and the history.
+    """
+
+    def recordStatusNotification(status):
+        """
+        Record a L{kcsms.model.ConnectorStatus}; it becomes the connector's
+        latest status unless a later one (by the station's timestamp) is already held.
+
+        @return: Deferred of L{None}.
+        """
+
+    def getConnectorStatuses(chargePointId):
+        """
+        @return: Deferred of the latest L{kcsms.model.ConnectorStatus} of each
+            connector (0 included), ordered by connector id.
+        """
+
+    def getStatusHistory(chargePointId, connectorId=None):
+        """
+        @return: Deferred of every recorded L{kcsms.model.ConnectorStatus}, in
+            the order received.
+        """
+
+
+class ICallStore(Interface):
+    """
+    The calls the central system made to stations and the answers.
+    """
+
+    def recordCall(call):
+        """
+        Record a L{kcsms.model.CallRecord}.
+
+        @return: Deferred of L{None}.
+        """
+
+    def listCalls(chargePointId):
+        """
+        @return: Deferred of the station's L{kcsms.model.CallRecord}s, oldest first.
+        """
+
+
+class IStore(IChargePointStore, IIdTagStore, ITransactionStore, IStatusStore, ICallStore):
+    """
+    The whole store of one central system.
+    """
+
+    def close():
+        """
+        Close the database after every pending operation.
+
+        @return: Deferred of L{None}.
+        """

@@ -1,0 +1,3 @@
+"""
+The OCPP 1.6 feature profiles, one module each.
+"""

@@ -1,0 +1,210 @@
+"""
+The Core feature profile: what a station CALLs (BootNotification, Heartbeat,
+Authorize, StartTransaction, StopTransaction, MeterValues,
+StatusNotification, DataTransfer) and the Core calls the central system makes.
+
+Every answer that acknowledges a transaction, a meter value or a status is
+sent only after the store has committed it.  The central system's own Core
+calls (ChangeAvailability, Reset...) need no responder: they go out through
+L{kcsms.interfaces.ICentralSystem.call} as the operator gives them.
+"""
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from kcsms.config import ConfigError
+from kcsms.interfaces import ICentralSystem, IChargePointSession, IFeatureProfile
+from kcsms.model import BootInfo, ConnectorStatus, MeterValue, SampledValue
+from kcsms.timestamps import formatTimestamp, parseTimestamp
+
+__all__ = ["CoreProfile", "meterValuesFrom"]
+
+_REGISTRATION_FOR_UNKNOWN = {"accept": "Accepted", "pending": "Pending", "reject": None}
+
+
+def meterValuesFrom(meterValue: Iterable[Mapping[str, Any]]) -> list[MeterValue]:
+    """
+    Turn the C{meterValue} (or C{transactionData}) array of a schema-valid
+    request into L{MeterValue}s.
+    """
+    return [
+        MeterValue(
+            parseTimestamp(entry["timestamp"]),
+            tuple(SampledValue(**sample) for sample in entry["sampledValue"]),
+        )
+        for entry in meterValue
+    ]
+
+
+def _optionalTimestamp(text: str | None) -> Any:
+    return parseTimestamp(text) if text is not None else None
+
+
+@implementer(IFeatureProfile)
+class CoreProfile:
+    """
+    The Core profile of one central system.
+    """
+
+    name = "Core"
+    vendorIds: tuple[str, ...] = ()
+    log = Logger()
+
+    def __init__(self, options: Mapping[str, str], centralSystem: ICentralSystem) -> None:
+        for key in options:
+            raise ConfigError("profile:Core", key, "unknown key (Core has no options)")
+        self.centralSystem = centralSystem
+        self.ocpp = centralSystem.config.ocpp
+
+    @property
+    def _store(self) -> Any:
+        return self.centralSystem.store
+
+    def _now(self) -> str:
+        return formatTimestamp(self.centralSystem.now())
+
+    async def idTagInfo(self, idTag: str) -> dict[str, Any]:
+        """
+        The IdTagInfo the central system holds for C{idTag}: C{Invalid} when
+        it is unknown, C{Expired} when its expiry date has passed.
+        """
+        tag = await self._store.getIdTag(idTag)
+        if tag is None:
+            return {"status": "Invalid"}
+        status = tag.status
+        if status == "Accepted" and tag.expiryDate is not None:
+            if tag.expiryDate <= self.centralSystem.now():
+                status = "Expired"
+        info: dict[str, Any] = {"status": status}
+        if tag.expiryDate is not None:
+            info["expiryDate"] = formatTimestamp(tag.expiryDate)
+        if tag.parentIdTag is not None:
+            info["parentIdTag"] = tag.parentIdTag
+        return info
+
+    async def ocpp_BootNotification(
+        self, session: IChargePointSession, request: dict[str, Any]
+    ) -> dict[str, Any]:
+        chargePoint = await self._store.recordBootNotification(
+            session.chargePointId,
+            BootInfo(**request),
+            self.centralSystem.now(),
+            _REGISTRATION_FOR_UNKNOWN[self.ocpp.unknownChargePoints],
+        )
+        session.registration = chargePoint.registration if chargePoint is not None else None
+        status = session.registration or "Rejected"
+        self.log.info(
+            "BootNotification from {chargePointId} ({chargePointVendor} {chargePointModel}): "
+            "{status}",
+            chargePointId=session.chargePointId,
+            chargePointVendor=request["chargePointVendor"],
+            chargePointModel=request["chargePointModel"],
+            status=status,
+        )
+        return {"status": status, "currentTime": self._now(), "interval": self.ocpp.heartbeatInterval}
+
+    async def ocpp_Heartbeat(
+        self, session: IChargePointSession, request: dict[str, Any]
+    ) -> dict[str, Any]:
+        await self._store.recordSeen(session.chargePointId, self.centralSystem.now())
+        return {"currentTime": self._now()}
+
+    async def ocpp_Authorize(
+        self, session: IChargePointSession, request: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {"idTagInfo": await self.idTagInfo(request["idTag"])}
+
+    async def ocpp_StartTransaction(
+        self, session: IChargePointSession, request: dict[str, Any]
+    ) -> dict[str, Any]:
+        info = await self.idTagInfo(request["idTag"])
+        transaction = await self._store.startTransaction(
+            session.chargePointId,
+            request["connectorId"],
+            request["idTag"],
+            request["meterStart"],
+            parseTimestamp(request["timestamp"]),
+            request.get("reservationId"),
+            info["status"],
+        )
+        self.log.info(
+            "StartTransaction {transactionId} on {chargePointId} connector {connectorId} "
+            "for {idTag}: {status}",
+            transactionId=transaction.transactionId,
+            chargePointId=session.chargePointId,
+            connectorId=request["connectorId"],
+            idTag=request["idTag"],
+            status=info["status"],
+        )
+        return {"transactionId": transaction.transactionId, "idTagInfo": info}
+
+    async def ocpp_StopTransaction(
+        self, session: IChargePointSession, request: dict[str, Any]
+    ) -> dict[str, Any]:
+        transaction = await self._store.stopTransaction(
+            session.chargePointId,
+            request["transactionId"],
+            request.get("idTag"),
+            request["meterStop"],
+            parseTimestamp(request["timestamp"]),
+            request.get("reason", "Local"),
+            meterValuesFrom(request.get("transactionData", ())),
+        )
+        if transaction is None:
+            self.log.warn(
+                "StopTransaction from {chargePointId} for unknown transaction {transactionId}",
+                chargePointId=session.chargePointId,
+                transactionId=request["transactionId"],
+            )
+        else:
+            self.log.info(
+                "StopTransaction {transactionId} on {chargePointId}: {reason}",
+                transactionId=transaction.transactionId,
+                chargePointId=session.chargePointId,
+                reason=transaction.stopReason,
+            )
+        if "idTag" in request:
+            return {"idTagInfo": await self.idTagInfo(request["idTag"])}
+        return {}
+
+    async def ocpp_MeterValues(
+        self, session: IChargePointSession, request: dict[str, Any]
+    ) -> dict[str, Any]:
+        await self._store.addMeterValues(
+            session.chargePointId,
+            request["connectorId"],
+            request.get("transactionId"),
+            meterValuesFrom(request["meterValue"]),
+        )
+        return {}
+
+    async def ocpp_StatusNotification(
+        self, session: IChargePointSession, request: dict[str, Any]
+    ) -> dict[str, Any]:
+        await self._store.recordStatusNotification(
+            ConnectorStatus(
+                chargePointId=session.chargePointId,
+                connectorId=request["connectorId"],
+                status=request["status"],
+                errorCode=request["errorCode"],
+                receivedAt=self.centralSystem.now(),
+                info=request.get("info"),
+                timestamp=_optionalTimestamp(request.get("timestamp")),
+                vendorId=request.get("vendorId"),
+                vendorErrorCode=request.get("vendorErrorCode"),
+            )
+        )
+        return {}
+
+    def ocpp_DataTransfer(
+        self, session: IChargePointSession, request: dict[str, Any]
+    ) -> dict[str, Any]:
+        self.log.info(
+            "DataTransfer from {chargePointId} for unknown vendorId {vendorId}",
+            chargePointId=session.chargePointId,
+            vendorId=request["vendorId"],
+        )
+        return {"status": "UnknownVendorId"}

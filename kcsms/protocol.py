@@ -1,0 +1,95 @@
+"""
+The Autobahn adapter: a WebSocket server speaking the C{ocpp1.6} subprotocol
+at C{{path}/{chargePointId}}.
+
+Everything OCPP happens in L{kcsms.rpc.ChargePointSession}; this module only
+accepts or refuses the upgrade and moves frames.
+"""
+
+from urllib.parse import unquote
+
+from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+from autobahn.websocket.types import ConnectionDeny
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from kcsms import __version__
+from kcsms.rpc import IFrameTransport
+
+__all__ = ["SUBPROTOCOL", "MAX_CHARGEPOINT_ID_LENGTH", "OcppServerProtocol", "OcppServerFactory"]
+
+SUBPROTOCOL = "ocpp1.6"
+
+#: The longest chargePointId accepted (OCPP's CiString48 for identities).
+MAX_CHARGEPOINT_ID_LENGTH = 48
+
+#: Largest frame accepted from a station, in bytes.
+MAX_FRAME_SIZE = 1024 * 1024
+
+
+@implementer(IFrameTransport)
+class OcppServerProtocol(WebSocketServerProtocol):
+    """
+    One station's WebSocket connection.
+    """
+
+    log = Logger()
+    session = None
+    chargePointId: str | None = None
+
+    def onConnect(self, request):  # type: ignore[no-untyped-def]
+        prefix = self.factory.ocppPath + "/"
+        if not request.path.startswith(prefix):
+            raise ConnectionDeny(ConnectionDeny.NOT_FOUND, f"connect to {prefix}{{chargePointId}}")
+        chargePointId = unquote(request.path[len(prefix) :])
+        if not chargePointId or "/" in chargePointId:
+            raise ConnectionDeny(ConnectionDeny.NOT_FOUND, "missing chargePointId")
+        if len(chargePointId) > MAX_CHARGEPOINT_ID_LENGTH:
+            raise ConnectionDeny(
+                ConnectionDeny.NOT_FOUND,
+                f"chargePointId longer than {MAX_CHARGEPOINT_ID_LENGTH} characters",
+            )
+        if SUBPROTOCOL not in request.protocols:
+            raise ConnectionDeny(ConnectionDeny.BAD_REQUEST, f"subprotocol {SUBPROTOCOL} required")
+        self.chargePointId = chargePointId
+        return SUBPROTOCOL
+
+    def onOpen(self) -> None:
+        self.session = self.factory.centralSystem.stationConnected(self.chargePointId, self)
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        self.session.frameReceived(payload)
+
+    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
+        if self.session is not None:
+            self.factory.centralSystem.stationDisconnected(self.session)
+
+    # IFrameTransport
+
+    def sendFrame(self, text: str) -> None:
+        self.sendMessage(text.encode("utf-8"), isBinary=False)
+
+    def closeConnection(self, code: int, reason: str) -> None:
+        self.sendClose(code, reason)
+
+
+class OcppServerFactory(WebSocketServerFactory):
+    """
+    Makes L{OcppServerProtocol}s for one central system.
+
+    @param centralSystem: has C{stationConnected(chargePointId, transport)}
+        returning a session and C{stationDisconnected(session)}.
+    @param ocppPath: the URL path stations connect under, without the trailing slash.
+    """
+
+    protocol = OcppServerProtocol
+
+    def __init__(self, centralSystem, ocppPath: str, reactor=None) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(server=f"kcsms/{__version__}", reactor=reactor)
+        self.centralSystem = centralSystem
+        self.ocppPath = ocppPath
+        self.setProtocolOptions(
+            webStatus=False,
+            maxMessagePayloadSize=MAX_FRAME_SIZE,
+            maxFramePayloadSize=MAX_FRAME_SIZE,
+        )

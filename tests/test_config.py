@@ -1,0 +1,100 @@
+"""
+Tests for L{kcsms.config}: the INI surface and its errors.
+"""
+
+import pytest
+
+from kcsms.config import ConfigError, fromFile, fromString
+
+
+def test_defaults():
+    """
+    An empty file gives the documented defaults.
+    """
+    config = fromString("")
+    assert config.ocpp.endpoints == ("tcp:9000",)
+    assert config.ocpp.path == "/ocpp"
+    assert config.ocpp.heartbeatInterval == 300
+    assert config.ocpp.callTimeout == 60
+    assert config.ocpp.unknownChargePoints == "accept"
+    assert config.storage.database == "sqlite:var/kcsms.sqlite"
+    assert config.profiles.enabled == ("Core",)
+
+
+def test_shippedConfigurationIsValid():
+    """
+    C{etc/kcsms.ini} parses and says what the defaults say.
+    """
+    assert fromFile("etc/kcsms.ini") == fromString("")
+
+
+def test_everyKey():
+    """
+    Every key is read, several endpoints one per line, inline comments dropped.
+    """
+    config = fromString(
+        """
+[ocpp]
+endpoint = tcp:9000   ; plain
+    tcp:9001:interface=127.0.0.1
+path = /ws/
+heartbeat_interval = 60
+call_timeout = 2.5
+unknown_chargepoints = pending
+[storage]
+database = memory:
+[profiles]
+enabled = Core, Acme
+[profile:Acme]
+colour = blue
+"""
+    )
+    assert config.ocpp.endpoints == ("tcp:9000", "tcp:9001:interface=127.0.0.1")
+    assert config.ocpp.path == "/ws"
+    assert config.ocpp.heartbeatInterval == 60
+    assert config.ocpp.callTimeout == 2.5
+    assert config.ocpp.unknownChargePoints == "pending"
+    assert config.storage.database == "memory:"
+    assert config.profiles.enabled == ("Core", "Acme")
+    assert dict(config.profiles.optionsFor("Acme")) == {"colour": "blue"}
+    assert dict(config.profiles.optionsFor("Other")) == {}
+
+
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        ("[ocpp]\nheartbeat_interval = soon", "[ocpp] heartbeat_interval:"),
+        ("[ocpp]\nheartbeat_interval = 0", "[ocpp] heartbeat_interval:"),
+        ("[ocpp]\ncall_timeout = -1", "[ocpp] call_timeout:"),
+        ("[ocpp]\ncall_timeout = nan", "[ocpp] call_timeout:"),
+        ("[ocpp]\nunknown_chargepoints = maybe", "[ocpp] unknown_chargepoints:"),
+        ("[ocpp]\nendpoint = tcp:notaport", "[ocpp] endpoint:"),
+        ("[ocpp]\nendpoint = carrierpigeon:9000", "[ocpp] endpoint:"),
+        ("[ocpp]\nendpoint =", "[ocpp] endpoint:"),
+        ("[ocpp]\npath = ocpp", "[ocpp] path:"),
+        ("[ocpp]\nheartbeat = 5", "[ocpp] heartbeat:"),
+        ("[ocpp]\npath = /a\npath = /b", "[ocpp] path:"),
+        ("[storage]\ndatabase = mysql://x", "[storage] database:"),
+        ("[profiles]\nenabled = SmartCharging", "[profiles] enabled:"),
+        ("[profiles]\nenabled = Core, Core", "[profiles] enabled:"),
+        ("[api]\nport = 1", "[api]:"),
+    ],
+)
+def test_errorsNameSectionAndKey(text, where):
+    """
+    A bad value or an unknown key or section is one line naming C{[section] key}.
+    """
+    with pytest.raises(ConfigError) as info:
+        fromString(text, "x.ini")
+    message = str(info.value)
+    assert message.startswith(f"x.ini: {where}")
+    assert "\n" not in message
+
+
+def test_missingFile(tmp_path):
+    """
+    A file that cannot be read is a L{ConfigError} naming it.
+    """
+    with pytest.raises(ConfigError) as info:
+        fromFile(str(tmp_path / "nope.ini"))
+    assert "nope.ini" in str(info.value)

@@ -1,0 +1,22 @@
+"""
+kcsms's twistd plugin (C{twistd kcsms}) and its feature-profile plugins.
+
+Keep this module cheap to import: twistd imports every dropin to list its
+subcommands, so nothing here imports the reactor, Autobahn or a profile's code.
+"""
+
+from twisted.application.service import ServiceMaker
+
+from kcsms.actions import CENTRAL_ACTIONS, STATION_ACTIONS
+from kcsms.plugin import FeatureProfilePlugin
+
+kcsms = ServiceMaker(
+    "kcsms", "kcsms.tap", "An OCPP 1.6-J Central System (CSMS).", "kcsms"
+)
+
+core = FeatureProfilePlugin(
+    "Core",
+    "kcsms.profiles.core.CoreProfile",
+    STATION_ACTIONS["Core"],
+    CENTRAL_ACTIONS["Core"],
+)
