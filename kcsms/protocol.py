@@ -66,11 +66,12 @@ class OcppServerProtocol(WebSocketServerProtocol):
 
     # IFrameTransport
 
-    def sendFrame(self, text: str) -> None:
+    def writeFrame(self, text: str) -> None:
         self.sendMessage(text.encode("utf-8"), isBinary=False)
 
     def closeConnection(self, code: int, reason: str) -> None:
-        self.sendClose(code, reason)
+        # sendClose() refuses 1001 (going away), the right code at shutdown.
+        self.sendCloseFrame(code=code, reasonUtf8=reason.encode("utf-8")[:123], isReply=False)
 
 
 class OcppServerFactory(WebSocketServerFactory):

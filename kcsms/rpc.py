@@ -42,7 +42,7 @@ class IFrameTransport(Interface):
     Where a session's frames go.
     """
 
-    def sendFrame(text):
+    def writeFrame(text):
         """
         Send one OCPP-J frame (text).
         """
@@ -160,7 +160,7 @@ class ChargePointSession:
 
     def _send(self, message: Message) -> None:
         if self.connected:
-            self._transport.sendFrame(serializeMessage(message))
+            self._transport.writeFrame(serializeMessage(message))
 
     # Calls out.
 

@@ -13,7 +13,7 @@ from typing import Any
 from uuid import uuid4
 
 from twisted.application.service import IService, MultiService
-from twisted.internet.defer import Deferred, DeferredList, ensureDeferred
+from twisted.internet.defer import Deferred, DeferredList, ensureDeferred, maybeDeferred
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IListeningPort, IReactorTime
 from twisted.logger import Logger
@@ -159,7 +159,7 @@ class CentralSystemService(MultiService):
 
     async def _stop(self) -> None:
         ports, self._ports = self._ports, []
-        await DeferredList([port.stopListening() for port in ports])
+        await DeferredList([maybeDeferred(port.stopListening) for port in ports])
         if len(self.registry):
             self._drained = Deferred()
             for session in self.registry:

@@ -9,6 +9,8 @@ L{twisted.test.iosim} and every send is pumped to completion at once.
 Host applications and profile authors can use these in their own tests.
 """
 
+import configparser
+import io
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +35,15 @@ endpoint = tcp:9000
 [storage]
 database = memory:
 """
+
+
+def _withDefaults(config: str) -> str:
+    merged = configparser.ConfigParser(interpolation=None)
+    merged.read_string(BASE_CONFIG)
+    merged.read_string(config)
+    text = io.StringIO()
+    merged.write(text)
+    return text.getvalue()
 
 
 @contextmanager
@@ -168,6 +179,7 @@ class MemoryStation:
         """
         Take the CALLs the central system sent that are not answered yet.
         """
+        self.flush()
         calls = [frame for frame in self.received if frame[0] == 2]
         self.received = [frame for frame in self.received if frame[0] != 2]
         return calls
@@ -195,7 +207,7 @@ class MemoryCentralSystem:
 
     def __init__(self, config: str = "", plugins: dict[str, Any] | None = None) -> None:
         self.reactor = MemoryReactorClock()
-        self.config: Config = fromString(BASE_CONFIG + config)
+        self.config: Config = fromString(_withDefaults(config))
         with fakeTxaioClock(self.reactor):
             if plugins is None:
                 self.service: CentralSystemService = makeService(self.config, self.reactor)

@@ -1,0 +1,36 @@
+"""
+Storage: one SQL layer (L{kcsms.storage.sql}) whose interactions
+(L{kcsms.storage.store}) serve every engine, with numbered schema files
+applied at open.  SQLite (L{kcsms.storage.sqlite}) is the engine today.
+
+L{openStore} opens the database named by C{[storage] database} and returns
+its L{kcsms.interfaces.IStore}.
+"""
+
+from typing import Any
+
+from kcsms.storage.sql import StorageError
+from kcsms.storage.sqlite import openFile, openMemory
+from kcsms.storage.store import Store, UnmatchedStop
+
+__all__ = ["StorageError", "Store", "UnmatchedStop", "openStore"]
+
+
+def openStore(database: str, reactor: Any) -> Store:
+    """
+    Open a database and bring its schema up to date, synchronously: the
+    reactor need not be running.
+
+    @param database: C{sqlite:PATH} for a file (relative to the current
+        directory), or C{memory:} for a database in memory whose Deferreds
+        fire at once (for tests).
+    @param reactor: runs the database threads.
+    @raise StorageError: when C{database} is not supported, cannot be opened,
+        or has a newer schema than this kcsms.
+    """
+    if database == "memory:":
+        return openMemory()
+    scheme, _, path = database.partition(":")
+    if scheme == "sqlite" and path:
+        return openFile(path, reactor)
+    raise StorageError(f"unsupported database {database!r}: use sqlite:PATH or memory:")

@@ -1,0 +1,260 @@
+"""
+The SQL layer every engine shares: interactions, dialects, runners, and
+schema migration.
+
+An I{interaction} is a generator function whose name ends in C{_txn}: it
+yields L{Query} objects, is sent back each query's rows (a list of tuples),
+and returns its result.  It never touches the reactor or a connection, so the
+same interaction serves a blocking DB-API cursor (L{transact}, driven in a
+thread by L{ThreadPoolRunner} or at once by L{BlockingRunner}) and an
+asynchronous one whose C{execute} returns a Deferred.  SQL is written once
+with C{?} placeholders; a L{Dialect} converts them for its driver and fills in
+the few DDL differences of the numbered schema files in C{schema/}.
+"""
+
+import re
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Literal, Protocol, TypeVar
+
+from twisted.enterprise.adbapi import ConnectionPool
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
+
+__all__ = [
+    "StorageError",
+    "Row",
+    "Query",
+    "Interaction",
+    "Dialect",
+    "drive",
+    "transact",
+    "Runner",
+    "BlockingRunner",
+    "ThreadPoolRunner",
+    "schemaScripts",
+    "migrate",
+]
+
+T = TypeVar("T")
+
+#: One fetched row.
+Row = tuple[Any, ...]
+
+
+class StorageError(Exception):
+    """
+    The database cannot be opened or used by this kcsms; the message is one
+    line for an operator.
+    """
+
+
+@dataclass(frozen=True)
+class Query:
+    """
+    One statement for an interaction to yield.
+
+    @ivar sql: the statement, with C{?} placeholders.
+    @ivar params: its parameters; with C{many}, a sequence of parameter
+        sequences, one per execution (no rows come back then).
+    """
+
+    sql: str
+    params: Sequence[Any] = ()
+    many: bool = False
+
+
+#: A generator that yields L{Query}s, is sent their rows and returns a T.
+Interaction = Generator[Query, list[Row], T]
+
+_COMMENT_LINE = re.compile(r"^\s*--.*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """
+    What differs between database engines in the SQL kcsms sends.
+
+    @ivar paramstyle: the driver's DB-API paramstyle: C{qmark} (C{?}, as
+        written) or C{format} (C{%s}, with literal C{%} doubled).
+    @ivar ddl: the values of the C{{name}} placeholders of the schema files.
+    @ivar begin: the statement that opens a transaction on a DB-API
+        connection, or L{None} when the driver opens one by itself.
+    """
+
+    name: str
+    paramstyle: Literal["qmark", "format"]
+    ddl: Mapping[str, str]
+    begin: str | None
+
+    def convert(self, sql: str) -> str:
+        """
+        @param sql: a statement with C{?} placeholders and no C{?} in literals.
+        @return: the statement in this dialect's paramstyle.
+        """
+        if self.paramstyle == "qmark":
+            return sql
+        return sql.replace("%", "%%").replace("?", "%s")
+
+    def schemaStatements(self, script: str) -> list[str]:
+        """
+        @param script: a schema file: statements ending with C{;} (none
+            inside), whole-line C{--} comments, C{{name}} placeholders.
+        @return: its statements for this dialect, in order.
+        """
+        rendered = _COMMENT_LINE.sub("", script).format_map(self.ddl)
+        return [statement.strip() for statement in rendered.split(";") if statement.strip()]
+
+
+def drive(interaction: Interaction[T], execute: Callable[[Query], list[Row]]) -> T:
+    """
+    Run an interaction synchronously.
+
+    @param execute: runs one query and returns its rows.
+    @return: the interaction's result.
+    """
+    try:
+        query = next(interaction)
+        while True:
+            query = interaction.send(execute(query))
+    except StopIteration as stop:
+        return stop.value
+
+
+def _execute(cursor: Any, dialect: Dialect, query: Query) -> list[Row]:
+    sql = dialect.convert(query.sql)
+    if query.many:
+        cursor.executemany(sql, query.params)
+        return []
+    cursor.execute(sql, query.params)
+    return cursor.fetchall() if cursor.description is not None else []
+
+
+def transact(connection: Any, dialect: Dialect, interaction: Interaction[T]) -> T:
+    """
+    Run an interaction as one transaction on a blocking DB-API connection:
+    committed when it returns, rolled back when it raises.
+
+    @return: the interaction's result.
+    """
+    cursor = connection.cursor()
+    try:
+        if dialect.begin is not None:
+            cursor.execute(dialect.begin)
+        result = drive(interaction, lambda query: _execute(cursor, dialect, query))
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        cursor.close()
+    return result
+
+
+class Runner(Protocol):
+    """
+    Runs interactions against one database, each as one transaction.
+    """
+
+    def run(self, interaction: Interaction[T]) -> Deferred[T]:
+        """
+        @return: a Deferred of the interaction's result, fired once committed.
+        """
+
+    def close(self) -> Deferred[None]:
+        """
+        Close the database once every pending interaction has run.
+        """
+
+
+class BlockingRunner:
+    """
+    Runs interactions at once in the calling thread: every Deferred it
+    returns has already fired.  For in-memory databases in tests.
+    """
+
+    def __init__(self, connection: Any, dialect: Dialect) -> None:
+        self._connection = connection
+        self._dialect = dialect
+
+    def run(self, interaction: Interaction[T]) -> Deferred[T]:
+        return maybeDeferred(transact, self._connection, self._dialect, interaction)
+
+    def close(self) -> Deferred[None]:
+        self._connection.close()
+        return succeed(None)
+
+
+class ThreadPoolRunner:
+    """
+    Runs interactions in the threads of an adbapi L{ConnectionPool}.
+    """
+
+    def __init__(self, pool: ConnectionPool, dialect: Dialect) -> None:
+        self._pool = pool
+        self._dialect = dialect
+
+    def run(self, interaction: Interaction[T]) -> Deferred[T]:
+        return self._pool.runWithConnection(transact, self._dialect, interaction)
+
+    def close(self) -> Deferred[None]:
+        if not self._pool.running:
+            self._pool.close()
+            return succeed(None)
+        # The pool's queue is first in, first out: once this has run, so has
+        # every interaction submitted before it.
+        drained = self._pool.runWithConnection(lambda connection: None)
+        drained.addCallback(lambda _: self._pool.close())
+        return drained
+
+
+def schemaScripts() -> list[tuple[int, str]]:
+    """
+    @return: the numbered schema files (C{NNN_name.sql}) as C{(number,
+        text)}, in order.
+    """
+    scripts = []
+    for entry in (resources.files(__package__) / "schema").iterdir():
+        match = re.fullmatch(r"(\d+)_\w+\.sql", entry.name)
+        if match is not None:
+            scripts.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
+    return sorted(scripts)
+
+
+def schemaVersion_txn() -> Interaction[int]:
+    """
+    @return: the version of the database's schema, 0 when it has none.
+    """
+    yield Query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)")
+    rows = yield Query("SELECT max(version) FROM schema_version")
+    return rows[0][0] or 0
+
+
+def upgrade_txn(statements: Sequence[str], version: int) -> Interaction[None]:
+    """
+    Apply one schema file's statements and record its version.
+    """
+    for statement in statements:
+        yield Query(statement)
+    yield Query("INSERT INTO schema_version (version) VALUES (?)", (version,))
+
+
+def migrate(connection: Any, dialect: Dialect) -> int:
+    """
+    Bring a database's schema up to date, one transaction per schema file.
+
+    @param connection: a blocking DB-API connection.
+    @return: the schema version the database now has.
+    @raise StorageError: when the database's schema is newer than the code's.
+    """
+    current = transact(connection, dialect, schemaVersion_txn())
+    scripts = schemaScripts()
+    latest = scripts[-1][0]
+    if current > latest:
+        raise StorageError(
+            f"database schema version {current} is newer than this kcsms (knows up to {latest})"
+        )
+    for version, script in scripts:
+        if version > current:
+            transact(connection, dialect, upgrade_txn(dialect.schemaStatements(script), version))
+    return latest

@@ -1,0 +1,764 @@
+"""
+Tests for L{kcsms.storage}: one store suite run against every engine (the
+C{database} fixture), then opening, migrating and the SQL layer.
+"""
+
+import sqlite3
+from contextlib import closing
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import pytest_twisted
+from twisted.internet.testing import MemoryReactorClock
+from zope.interface.verify import verifyObject
+
+from kcsms.interfaces import IStore
+from kcsms.model import (
+    BootInfo,
+    CallRecord,
+    ConnectorStatus,
+    IdTag,
+    MeterValue,
+    SampledValue,
+)
+from kcsms.storage import StorageError, UnmatchedStop, openStore
+from kcsms.storage.sql import Dialect, schemaScripts
+from kcsms.storage.sqlite import SQLITE
+
+T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+BOOT = BootInfo(chargePointVendor="Acme", chargePointModel="One")
+
+
+def at(seconds: float) -> datetime:
+    """
+    @return: C{seconds} after L{T0}.
+    """
+    return T0 + timedelta(seconds=seconds)
+
+
+def energy(seconds: float, *values: str) -> MeterValue:
+    """
+    @return: a MeterValue at C{at(seconds)} with one energy register sample per value.
+    """
+    return MeterValue(at(seconds), tuple(SampledValue(value, unit="Wh") for value in values))
+
+
+def status(connectorId: int, status: str, receivedAt: float, timestamp: float | None = None):
+    """
+    @return: a StatusNotification from CP1.
+    """
+    return ConnectorStatus(
+        chargePointId="CP1",
+        connectorId=connectorId,
+        status=status,
+        errorCode="NoError",
+        receivedAt=at(receivedAt),
+        timestamp=None if timestamp is None else at(timestamp),
+    )
+
+
+async def start(store, chargePointId="CP1", connectorId=1, meterStart=0, seconds=0):
+    """
+    Start a transaction for id tag C{TAG1}.
+    """
+    return await store.startTransaction(
+        chargePointId, connectorId, "TAG1", meterStart, at(seconds), None, "Accepted"
+    )
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def database(request, tmp_path):
+    """
+    The C{[storage] database} of each engine under test.
+    """
+    return {"memory": "memory:", "sqlite": f"sqlite:{tmp_path / 'var' / 'kcsms.sqlite'}"}[
+        request.param
+    ]
+
+
+@pytest_twisted.async_yield_fixture
+async def store(database):
+    """
+    An open store of each engine, closed after the test.
+    """
+    from twisted.internet import reactor
+
+    store = openStore(database, reactor)
+    yield store
+    await store.close()
+
+
+# Charge points
+
+
+def test_storeProvidesIStore():
+    """
+    The store implements every method of L{IStore}.
+    """
+    store = openStore("memory:", MemoryReactorClock())
+    assert verifyObject(IStore, store)
+    store.close()
+
+
+def test_memoryStoreFiresAtOnce():
+    """
+    The in-memory store's Deferreds have fired when returned: no reactor needed.
+    """
+    store = openStore("memory:", MemoryReactorClock())
+    results = []
+    store.setRegistration("CP1", "Accepted").addCallback(results.append)
+    store.getChargePoint("CP1").addCallback(
+        lambda chargePoint: results.append(chargePoint.registration)
+    )
+    store.close().addCallback(results.append)
+    assert results == [True, "Accepted", None]
+
+
+@pytest_twisted.ensureDeferred
+async def test_setRegistrationCreatesThenUpdates(store):
+    """
+    Setting a registration creates an unbooted charge point, then changes it.
+    """
+    assert await store.setRegistration("CP1", "Pending") is True
+    assert await store.setRegistration("CP1", "Accepted") is False
+    chargePoint = await store.getChargePoint("CP1")
+    assert (chargePoint.chargePointId, chargePoint.registration) == ("CP1", "Accepted")
+    assert (chargePoint.boot, chargePoint.lastBoot, chargePoint.lastSeen) == (None, None, None)
+
+
+@pytest_twisted.ensureDeferred
+async def test_unknownChargePointIsNone(store):
+    """
+    A charge point never registered is not found.
+    """
+    assert await store.getChargePoint("nope") is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_listChargePointsOrderedById(store):
+    """
+    Charge points are listed by id.
+    """
+    for chargePointId in ("CP2", "CP3", "CP1"):
+        await store.setRegistration(chargePointId, "Accepted")
+    assert [cp.chargePointId for cp in await store.listChargePoints()] == ["CP1", "CP2", "CP3"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_deleteChargePointSaysWhetherThereWasOne(store):
+    """
+    Deleting removes the charge point; deleting again finds none.
+    """
+    await store.setRegistration("CP1", "Accepted")
+    assert await store.deleteChargePoint("CP1") is True
+    assert await store.deleteChargePoint("CP1") is False
+    assert await store.getChargePoint("CP1") is None
+    assert await store.listChargePoints() == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_deleteChargePointKeepsItsTransactions(store):
+    """
+    A deleted charge point's transactions stay.
+    """
+    await store.setRegistration("CP1", "Accepted")
+    transaction = await start(store)
+    await store.deleteChargePoint("CP1")
+    assert await store.getTransaction(transaction.transactionId) == transaction
+
+
+@pytest.mark.parametrize("registration", ["Accepted", "Pending"])
+@pytest_twisted.ensureDeferred
+async def test_bootNotificationRegistersNewChargePoint(store, registration):
+    """
+    A BootNotification from an unknown station registers it with the
+    registration given, its boot information, and seen and booted now.
+    """
+    boot = BootInfo(
+        chargePointVendor="Acme",
+        chargePointModel="One",
+        chargePointSerialNumber="cp-1",
+        chargeBoxSerialNumber="box-1",
+        firmwareVersion="1.2.3",
+        iccid="8931",
+        imsi="2620",
+        meterType="AC",
+        meterSerialNumber="m-1",
+    )
+    chargePoint = await store.recordBootNotification("CP1", boot, at(5), registration)
+    assert chargePoint.registration == registration
+    assert chargePoint.boot == boot
+    assert chargePoint.lastBoot == chargePoint.lastSeen == at(5)
+    assert await store.getChargePoint("CP1") == chargePoint
+
+
+@pytest_twisted.ensureDeferred
+async def test_bootNotificationWithoutRegistrationLeavesUnknownUnregistered(store):
+    """
+    With no registration for new stations, an unknown station's boot
+    registers nothing and answers L{None}.
+    """
+    assert await store.recordBootNotification("CP1", BOOT, at(0), None) is None
+    assert await store.getChargePoint("CP1") is None
+
+
+@pytest.mark.parametrize("registrationIfNew", ["Accepted", None])
+@pytest_twisted.ensureDeferred
+async def test_bootNotificationKeepsExistingRegistration(store, registrationIfNew):
+    """
+    A registered station's boot replaces its boot information and times but
+    not its registration.
+    """
+    await store.setRegistration("CP1", "Rejected")
+    await store.recordBootNotification(
+        "CP1", BootInfo("Acme", "One", firmwareVersion="1.0"), at(0), "Accepted"
+    )
+    chargePoint = await store.recordBootNotification("CP1", BOOT, at(10), registrationIfNew)
+    assert chargePoint.registration == "Rejected"
+    assert chargePoint.boot == BOOT
+    assert chargePoint.lastBoot == chargePoint.lastSeen == at(10)
+    assert await store.getChargePoint("CP1") == chargePoint
+
+
+@pytest_twisted.ensureDeferred
+async def test_recordSeenUpdatesOnlyRegisteredChargePoints(store):
+    """
+    Marking a station seen sets its last seen time, keeping its last boot;
+    an unregistered station stays unregistered.
+    """
+    await store.recordBootNotification("CP1", BOOT, at(0), "Accepted")
+    assert await store.recordSeen("CP1", at(30)) is None
+    await store.recordSeen("CP2", at(30))
+    chargePoint = await store.getChargePoint("CP1")
+    assert (chargePoint.lastBoot, chargePoint.lastSeen) == (at(0), at(30))
+    assert await store.getChargePoint("CP2") is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_timestampsComeBackAwareUtcWithMilliseconds(store):
+    """
+    Times come back as aware UTC datetimes, to the millisecond.
+    """
+    local = datetime(2026, 11, 28, 12, 0, 0, 123456, tzinfo=timezone(timedelta(hours=2)))
+    chargePoint = await store.recordBootNotification("CP1", BOOT, local, "Accepted")
+    assert chargePoint.lastSeen == datetime(2026, 11, 28, 10, 0, 0, 123000, tzinfo=UTC)
+    assert chargePoint.lastSeen.utcoffset() == timedelta(0)
+
+
+# Id tags
+
+
+@pytest_twisted.ensureDeferred
+async def test_putIdTagCreatesThenReplaces(store):
+    """
+    Putting an id tag creates it, then replaces it whole, spelling included.
+    """
+    assert await store.putIdTag(IdTag("AB12", "Accepted", at(60), "PARENT")) is True
+    assert await store.putIdTag(IdTag("ab12", "Blocked")) is False
+    assert await store.listIdTags() == [IdTag("ab12", "Blocked")]
+
+
+@pytest_twisted.ensureDeferred
+async def test_idTagLookupIsCaseInsensitive(store):
+    """
+    An id tag is found whatever the case, and comes back as stored.
+    """
+    tag = IdTag("AbC123", "Accepted", parentIdTag="Group1")
+    await store.putIdTag(tag)
+    assert await store.getIdTag("abc123") == tag
+    assert await store.getIdTag("ABC123") == tag
+    assert await store.getIdTag("other") is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_idTagExpiryDateRoundTrips(store):
+    """
+    An id tag's expiry date comes back as stored.
+    """
+    await store.putIdTag(IdTag("TAG1", "Accepted", expiryDate=at(3600.5)))
+    assert (await store.getIdTag("TAG1")).expiryDate == at(3600.5)
+
+
+@pytest_twisted.ensureDeferred
+async def test_listIdTagsOrderedByIdTag(store):
+    """
+    Id tags are listed by id tag, whatever their case.
+    """
+    for idTag in ("b", "C", "a"):
+        await store.putIdTag(IdTag(idTag, "Accepted"))
+    assert [tag.idTag for tag in await store.listIdTags()] == ["a", "b", "C"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_deleteIdTagIsCaseInsensitive(store):
+    """
+    Deleting an id tag in another case deletes it; again finds none.
+    """
+    await store.putIdTag(IdTag("AB12", "Accepted"))
+    assert await store.deleteIdTag("ab12") is True
+    assert await store.deleteIdTag("AB12") is False
+    assert await store.getIdTag("AB12") is None
+
+
+# Transactions
+
+
+@pytest_twisted.ensureDeferred
+async def test_startTransactionAllocatesUniquePositiveIds(store):
+    """
+    Each new transaction gets its own positive id, recorded as reported.
+    """
+    first = await store.startTransaction("CP1", 1, "TAG1", 100, at(0), 7, "Accepted")
+    second = await start(store, connectorId=2)
+    third = await start(store, chargePointId="CP2")
+    ids = [first.transactionId, second.transactionId, third.transactionId]
+    assert len(set(ids)) == 3 and all(isinstance(i, int) and i > 0 for i in ids)
+    assert (first.chargePointId, first.connectorId, first.idTag, first.meterStart) == (
+        "CP1",
+        1,
+        "TAG1",
+        100,
+    )
+    assert (first.startTimestamp, first.reservationId, first.idTagStatus) == (at(0), 7, "Accepted")
+    assert first.active and first.meterStop is None
+    assert await store.getTransaction(first.transactionId) == first
+
+
+@pytest_twisted.ensureDeferred
+async def test_startTransactionRetryReturnsSameTransactionId(store):
+    """
+    A retried StartTransaction (same station, connector, id tag, meter start
+    and time) returns the transaction already recorded.
+    """
+    first = await start(store, meterStart=100)
+    retry = await start(store, meterStart=100)
+    assert retry == first
+    assert await store.listTransactions() == [first]
+
+
+@pytest_twisted.ensureDeferred
+async def test_startTransactionWithDifferentMeterStartIsNewTransaction(store):
+    """
+    A StartTransaction that differs in meter start is another transaction.
+    """
+    first = await start(store, meterStart=100)
+    second = await start(store, meterStart=101)
+    assert second.transactionId != first.transactionId
+
+
+@pytest_twisted.ensureDeferred
+async def test_getUnknownTransactionIsNone(store):
+    """
+    A transaction id never allocated is not found.
+    """
+    assert await store.getTransaction(12345) is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_stopTransactionRecordsStop(store):
+    """
+    Stopping records the meter, time, reason and id tag, and keeps the
+    transactionData as the transaction's meter values.
+    """
+    started = await start(store, connectorId=2)
+    stopped = await store.stopTransaction(
+        "CP1", started.transactionId, "TAG1", 500, at(60), "Local", [energy(30, "250")]
+    )
+    assert (stopped.meterStop, stopped.stopTimestamp) == (500, at(60))
+    assert (stopped.stopReason, stopped.stopIdTag) == ("Local", "TAG1")
+    assert not stopped.active
+    assert stopped.startTimestamp == started.startTimestamp
+    assert await store.getTransaction(started.transactionId) == stopped
+    assert await store.getMeterValues(started.transactionId) == [energy(30, "250")]
+
+
+@pytest_twisted.ensureDeferred
+async def test_stopTransactionRetryKeepsTransactionDataOnce(store):
+    """
+    A retried StopTransaction returns the stopped transaction and does not
+    add its transactionData again.
+    """
+    transactionId = (await start(store)).transactionId
+    args = ("CP1", transactionId, None, 500, at(60), "EVDisconnected", [energy(30, "250")])
+    first = await store.stopTransaction(*args)
+    assert await store.stopTransaction(*args) == first
+    assert await store.getMeterValues(transactionId) == [energy(30, "250")]
+
+
+@pytest_twisted.ensureDeferred
+async def test_stopTransactionForUnknownIdKeepsUnmatchedStop(store):
+    """
+    A stop for an unknown transaction id answers L{None} but is kept, once,
+    with its meter values.
+    """
+    args = ("CP1", 999, "TAG1", 500, at(60), "Local", [energy(30, "250", "260")])
+    assert await store.stopTransaction(*args) is None
+    assert await store.stopTransaction(*args) is None
+    assert await store.listUnmatchedStops("CP1") == [
+        UnmatchedStop("CP1", 999, 500, at(60), "TAG1", "Local", (energy(30, "250", "260"),))
+    ]
+    assert await store.listUnmatchedStops("CP2") == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_stopTransactionOfAnotherStationIsUnmatched(store):
+    """
+    A station cannot stop another station's transaction: its stop is unmatched.
+    """
+    transaction = await start(store, chargePointId="CP1")
+    assert (
+        await store.stopTransaction("CP2", transaction.transactionId, None, 1, at(9), None, [])
+        is None
+    )
+    assert (await store.getTransaction(transaction.transactionId)).active
+    [unmatched] = await store.listUnmatchedStops("CP2")
+    assert unmatched.transactionId == transaction.transactionId
+
+
+@pytest_twisted.ensureDeferred
+async def test_failingInteractionIsRolledBack(store):
+    """
+    A database error fails the Deferred and undoes the whole transaction.
+    """
+    broken = MeterValue(at(30), (SampledValue(None),))
+    with pytest.raises(Exception) as caught:
+        await store.stopTransaction("CP1", 999, None, 500, at(60), "Local", [broken])
+    assert "IntegrityError" in {cls.__name__ for cls in type(caught.value).__mro__}
+    assert await store.listUnmatchedStops("CP1") == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_listTransactionsFilters(store):
+    """
+    Transactions are listed by id, optionally only a station's, only running
+    or only stopped ones.
+    """
+    a = await start(store, chargePointId="CP1", connectorId=1)
+    b = await start(store, chargePointId="CP1", connectorId=2)
+    c = await start(store, chargePointId="CP2")
+    b = await store.stopTransaction("CP1", b.transactionId, None, 10, at(60), "Local", [])
+    assert await store.listTransactions() == [a, b, c]
+    assert await store.listTransactions("CP1") == [a, b]
+    assert await store.listTransactions(active=True) == [a, c]
+    assert await store.listTransactions(active=False) == [b]
+    assert await store.listTransactions(chargePointId="CP1", active=True) == [a]
+    assert await store.listTransactions(chargePointId="CP3") == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_getMeterValuesInOrderReceived(store):
+    """
+    A transaction's meter values, from MeterValues and from its stop's
+    transactionData, come back grouped and in the order received.
+    """
+    transactionId = (await start(store)).transactionId
+    sampled = MeterValue(
+        at(10),
+        (
+            SampledValue("1.5", "Sample.Periodic", "Raw", "Current.Import", "L1", "Outlet", "A"),
+            SampledValue("230", measurand="Voltage", phase="L1-N", unit="V"),
+        ),
+    )
+    await store.addMeterValues("CP1", 1, transactionId, [sampled, energy(10, "100")])
+    await store.addMeterValues("CP1", 1, None, [energy(15, "999")])
+    await store.addMeterValues("CP1", 1, transactionId, [energy(20, "200")])
+    await store.stopTransaction(
+        "CP1", transactionId, None, 300, at(40), "Local", [energy(5, "50"), energy(30, "250")]
+    )
+    assert await store.getMeterValues(transactionId) == [
+        sampled,
+        energy(10, "100"),
+        energy(20, "200"),
+        energy(5, "50"),
+        energy(30, "250"),
+    ]
+
+
+@pytest_twisted.ensureDeferred
+async def test_getMeterValuesIgnoresOtherStations(store):
+    """
+    Meter values another station sent with a transaction's id are not its;
+    an unknown transaction has none.
+    """
+    transactionId = (await start(store, chargePointId="CP1")).transactionId
+    await store.addMeterValues("CP2", 1, transactionId, [energy(10, "100")])
+    assert await store.getMeterValues(transactionId) == []
+    await store.addMeterValues("CP1", 1, 999, [energy(10, "100")])
+    assert await store.getMeterValues(999) == []
+
+
+# Statuses
+
+
+@pytest_twisted.ensureDeferred
+async def test_connectorStatusesAreLatestPerConnector(store):
+    """
+    The latest status of each connector, connector 0 included, by connector id.
+    """
+    await store.recordStatusNotification(status(2, "Available", 0))
+    await store.recordStatusNotification(status(0, "Available", 1))
+    await store.recordStatusNotification(status(1, "Available", 2))
+    latest = ConnectorStatus(
+        chargePointId="CP1",
+        connectorId=1,
+        status="Faulted",
+        errorCode="GroundFailure",
+        receivedAt=at(3),
+        info="trip",
+        timestamp=at(3),
+        vendorId="Acme",
+        vendorErrorCode="E42",
+    )
+    await store.recordStatusNotification(latest)
+    assert await store.getConnectorStatuses("CP1") == [
+        status(0, "Available", 1),
+        latest,
+        status(2, "Available", 0),
+    ]
+    assert await store.getConnectorStatuses("CP2") == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_olderStatusDoesNotReplaceLatest(store):
+    """
+    A status whose station timestamp is earlier than the latest's is kept in
+    the history but does not become the latest; an equal one does.
+    """
+    await store.recordStatusNotification(status(1, "Charging", 10, timestamp=10))
+    await store.recordStatusNotification(status(1, "Preparing", 11, timestamp=5))
+    assert await store.getConnectorStatuses("CP1") == [status(1, "Charging", 10, timestamp=10)]
+    await store.recordStatusNotification(status(1, "Finishing", 12, timestamp=10))
+    assert await store.getConnectorStatuses("CP1") == [status(1, "Finishing", 12, timestamp=10)]
+    assert [s.status for s in await store.getStatusHistory("CP1")] == [
+        "Charging",
+        "Preparing",
+        "Finishing",
+    ]
+
+
+@pytest.mark.parametrize(("heldTimestamp", "newTimestamp"), [(None, 5), (10, None), (None, None)])
+@pytest_twisted.ensureDeferred
+async def test_statusWithoutBothTimestampsReplacesLatest(store, heldTimestamp, newTimestamp):
+    """
+    Unless both have a station timestamp, the new status is the latest.
+    """
+    await store.recordStatusNotification(status(1, "Charging", 10, heldTimestamp))
+    await store.recordStatusNotification(status(1, "Available", 11, newTimestamp))
+    assert await store.getConnectorStatuses("CP1") == [status(1, "Available", 11, newTimestamp)]
+
+
+@pytest_twisted.ensureDeferred
+async def test_statusHistoryInOrderReceived(store):
+    """
+    The history holds every status in the order received, for the station or
+    one of its connectors.
+    """
+    statuses = [status(0, "Available", 0), status(1, "Preparing", 1), status(0, "Faulted", 2)]
+    for each in statuses:
+        await store.recordStatusNotification(each)
+    await store.recordStatusNotification(
+        ConnectorStatus("CP2", 0, "Available", "NoError", receivedAt=at(3))
+    )
+    assert await store.getStatusHistory("CP1") == statuses
+    assert await store.getStatusHistory("CP1", 0) == [statuses[0], statuses[2]]
+    assert await store.getStatusHistory("CP1", connectorId=2) == []
+
+
+# Calls
+
+
+@pytest_twisted.ensureDeferred
+async def test_callsRoundTripJson(store):
+    """
+    Calls come back as recorded, JSON payloads included, oldest first.
+    """
+    answered = CallRecord(
+        chargePointId="CP1",
+        uniqueId="u2",
+        action="ChangeConfiguration",
+        request={"key": "MeterValueSampleInterval", "value": "60", "nested": [1, {"a": None}]},
+        requestedAt=at(20),
+        outcome="Answered",
+        answeredAt=at(21),
+        response={"status": "Accepted"},
+    )
+    failed = CallRecord(
+        chargePointId="CP1",
+        uniqueId="u1",
+        action="Reset",
+        request={"type": "Soft"},
+        requestedAt=at(10),
+        outcome="CallError",
+        answeredAt=at(11),
+        error={"errorCode": "NotSupported", "errorDescription": "", "errorDetails": {}},
+    )
+    timedOut = CallRecord("CP2", "u3", "Reset", {"type": "Hard"}, at(30), "Timeout")
+    for call in (answered, failed, timedOut):
+        assert await store.recordCall(call) is None
+    assert await store.listCalls("CP1") == [failed, answered]
+    assert await store.listCalls("CP2") == [timedOut]
+
+
+# Opening and migrating
+
+
+def sqliteDatabase(tmp_path) -> str:
+    """
+    @return: a C{sqlite:} database in C{tmp_path}.
+    """
+    return f"sqlite:{tmp_path / 'kcsms.sqlite'}"
+
+
+@pytest_twisted.ensureDeferred
+async def test_sqliteFilePersistsAcrossReopen(tmp_path):
+    """
+    What a file store committed is there after closing and opening it again.
+    """
+    from twisted.internet import reactor
+
+    store = openStore(sqliteDatabase(tmp_path), reactor)
+    await store.setRegistration("CP1", "Accepted")
+    transaction = await start(store)
+    await store.close()
+
+    store = openStore(sqliteDatabase(tmp_path), reactor)
+    try:
+        assert (await store.getChargePoint("CP1")).registration == "Accepted"
+        assert await store.getTransaction(transaction.transactionId) == transaction
+    finally:
+        await store.close()
+
+
+def test_sqliteFileOpensWithoutRunningReactor(tmp_path):
+    """
+    A file store opens, and closes, on a reactor that is not running.
+    """
+    store = openStore(sqliteDatabase(tmp_path), MemoryReactorClock())
+    results = []
+    store.close().addCallback(results.append)
+    assert results == [None]
+
+
+def test_openRecordsSchemaVersion(tmp_path):
+    """
+    Opening a new database applies every schema file and records the last
+    version; opening it again applies nothing.
+    """
+    for _ in range(2):
+        openStore(sqliteDatabase(tmp_path), MemoryReactorClock()).close()
+    with closing(sqlite3.connect(tmp_path / "kcsms.sqlite")) as connection, connection:
+        versions = connection.execute("SELECT version FROM schema_version").fetchall()
+    assert versions == [(number,) for number, _ in schemaScripts()]
+
+
+@pytest_twisted.ensureDeferred
+async def test_transactionDataTakesTheTransactionsConnector(tmp_path):
+    """
+    A stop's transactionData is stored with its transaction's connector, or
+    with none for an unmatched stop.
+    """
+    from twisted.internet import reactor
+
+    store = openStore(sqliteDatabase(tmp_path), reactor)
+    transactionId = (await start(store, connectorId=2)).transactionId
+    await store.stopTransaction("CP1", transactionId, None, 9, at(9), None, [energy(5, "5")])
+    await store.stopTransaction("CP1", 999, None, 9, at(9), None, [energy(5, "5")])
+    await store.close()
+    with closing(sqlite3.connect(tmp_path / "kcsms.sqlite")) as connection:
+        rows = connection.execute(
+            "SELECT transaction_id, connector_id FROM meter_values ORDER BY id"
+        ).fetchall()
+    assert rows == [(transactionId, 2), (999, None)]
+
+
+def test_newerSchemaVersionIsRefused(tmp_path):
+    """
+    A database whose schema is newer than the code's is not opened.
+    """
+    openStore(sqliteDatabase(tmp_path), MemoryReactorClock()).close()
+    with closing(sqlite3.connect(tmp_path / "kcsms.sqlite")) as connection, connection:
+        connection.execute("INSERT INTO schema_version (version) VALUES (999)")
+    known = schemaScripts()[-1][0]
+    with pytest.raises(StorageError) as caught:
+        openStore(sqliteDatabase(tmp_path), MemoryReactorClock())
+    assert str(caught.value) == (
+        f"database schema version 999 is newer than this kcsms (knows up to {known})"
+    )
+
+
+@pytest.mark.parametrize("database", ["foo:bar", "sqlite:", "postgresql://localhost/kcsms", ""])
+def test_unsupportedDatabaseIsRefused(database):
+    """
+    A database that is neither C{sqlite:PATH} nor C{memory:} is refused.
+    """
+    with pytest.raises(StorageError) as caught:
+        openStore(database, MemoryReactorClock())
+    assert str(caught.value) == (f"unsupported database {database!r}: use sqlite:PATH or memory:")
+
+
+def test_uncreatableFileIsRefused(tmp_path):
+    """
+    A file that cannot be created is refused, with its path and the reason.
+    """
+    (tmp_path / "file").write_text("")
+    path = tmp_path / "file" / "var" / "kcsms.sqlite"
+    with pytest.raises(StorageError) as caught:
+        openStore(f"sqlite:{path}", MemoryReactorClock())
+    assert str(caught.value) == f"cannot create {path}: Not a directory"
+
+
+def test_fileThatIsNotADatabaseIsRefused(tmp_path):
+    """
+    A file that is not an SQLite database is refused, with its path.
+    """
+    path = tmp_path / "kcsms.sqlite"
+    path.write_bytes(b"not a database, just some text " * 100)
+    with pytest.raises(StorageError) as caught:
+        openStore(f"sqlite:{path}", MemoryReactorClock())
+    assert str(caught.value) == f"cannot use {path}: file is not a database"
+
+
+def test_relativePathIsCreatedUnderCurrentDirectory(tmp_path, monkeypatch):
+    """
+    A relative path is taken from the current directory, missing directories made.
+    """
+    monkeypatch.chdir(tmp_path)
+    openStore("sqlite:var/db/kcsms.sqlite", MemoryReactorClock()).close()
+    assert (tmp_path / "var" / "db" / "kcsms.sqlite").is_file()
+
+
+# The SQL layer
+
+
+def test_sqliteDialectKeepsQuestionMarks():
+    """
+    SQLite takes the queries as written.
+    """
+    sql = "SELECT 1 FROM t WHERE a = ? AND b LIKE '%x'"
+    assert SQLITE.convert(sql) == sql
+
+
+def test_formatDialectConvertsPlaceholdersAndEscapesPercent():
+    """
+    A C{format} dialect turns C{?} into C{%s} and doubles literal C{%}.
+    """
+    dialect = Dialect("format", "format", {}, None)
+    assert (
+        dialect.convert("SELECT 1 FROM t WHERE a = ? AND b LIKE '%x'")
+        == "SELECT 1 FROM t WHERE a = %s AND b LIKE '%%x'"
+    )
+
+
+def test_schemaStatementsFillDialectDdl():
+    """
+    A schema file becomes its statements, comments dropped and the dialect's
+    DDL filled in.
+    """
+    dialect = Dialect("test", "qmark", {"autoincrement_pk": "SERIAL PRIMARY KEY"}, None)
+    script = "-- a comment; with {braces}\nCREATE TABLE a (id {autoincrement_pk});\n\nCREATE INDEX i ON a (id);\n"
+    assert dialect.schemaStatements(script) == [
+        "CREATE TABLE a (id SERIAL PRIMARY KEY)",
+        "CREATE INDEX i ON a (id)",
+    ]
+    for _, text in schemaScripts():
+        assert all("{" not in statement for statement in dialect.schemaStatements(text))
