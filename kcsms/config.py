@@ -70,9 +70,7 @@ class ProfilesConfig:
     """
 
     enabled: tuple[str, ...] = ("Core",)
-    options: Mapping[str, Mapping[str, str]] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    options: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
 
     def optionsFor(self, name: str) -> Mapping[str, str]:
         """

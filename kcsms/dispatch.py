@@ -77,7 +77,9 @@ class Dispatcher:
             for vendorId in profile.vendorIds:
                 self._vendors[vendorId] = profile.ocpp_DataTransfer
 
-    def dispatch(self, session: IChargePointSession, action: str, payload: dict[str, Any]) -> Deferred:
+    def dispatch(
+        self, session: IChargePointSession, action: str, payload: dict[str, Any]
+    ) -> Deferred:
         """
         Answer one CALL.
 
@@ -102,9 +104,7 @@ class Dispatcher:
             session.registration == "Rejected"
             or (session.registration is None and self._rejectUnregistered)
         ):
-            raise OcppError(
-                "SecurityError", f"{action} refused: the charge point is not accepted"
-            )
+            raise OcppError("SecurityError", f"{action} refused: the charge point is not accepted")
         if hasSchema(action):
             validateRequest(action, payload)
         if action == "DataTransfer":

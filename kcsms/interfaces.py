@@ -124,6 +124,12 @@ class ICentralSystem(Interface):
             L{kcsms.errors.ResponseInvalid}.
         """
 
+    def now():
+        """
+        @return: the current time (an aware UTC datetime) from the central
+            system's clock.
+        """
+
     def session(chargePointId):
         """
         @return: the L{IChargePointSession} connected as C{chargePointId}, or L{None}.

@@ -6,6 +6,7 @@ Everything OCPP happens in L{kcsms.rpc.ChargePointSession}; this module only
 accepts or refuses the upgrade and moves frames.
 """
 
+from typing import Any
 from urllib.parse import unquote
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
@@ -34,7 +35,7 @@ class OcppServerProtocol(WebSocketServerProtocol):
     """
 
     log = Logger()
-    session = None
+    session: Any = None
     chargePointId: str | None = None
 
     def onConnect(self, request):  # type: ignore[no-untyped-def]

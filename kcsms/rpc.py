@@ -11,10 +11,9 @@ from collections import deque
 from typing import Any
 from uuid import uuid4
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
-from twisted.python.failure import Failure
 from zope.interface import Interface, implementer
 
 from kcsms.dispatch import Dispatcher, callErrorFor
@@ -54,9 +53,7 @@ class IFrameTransport(Interface):
 
 
 class _PendingCall:
-    def __init__(
-        self, uniqueId: str, action: str, deferred: Deferred, timer: IDelayedCall
-    ) -> None:
+    def __init__(self, uniqueId: str, action: str, deferred: Deferred, timer: IDelayedCall) -> None:
         self.uniqueId = uniqueId
         self.action = action
         self.deferred = deferred
@@ -150,7 +147,9 @@ class ChargePointSession:
         )
         d.addCallback(self._send)
         d.addErrback(
-            lambda f: self.log.failure("Answering {chargePointId}", f, chargePointId=self.chargePointId)
+            lambda f: self.log.failure(
+                "Answering {chargePointId}", f, chargePointId=self.chargePointId
+            )
         )
         d.addBoth(self._answered)
 
@@ -171,7 +170,7 @@ class ChargePointSession:
         @param uniqueId: the message id to use; a fresh UUID when L{None}.
         """
         if not self.connected:
-            return Deferred.fromFailure(Failure(NotConnected(self.chargePointId)))
+            return fail(NotConnected(f"{self.chargePointId} is not connected"))
         d: Deferred = Deferred()
         self._outgoing.append((uniqueId or str(uuid4()), action, payload, d))
         self._callNext()
@@ -202,8 +201,10 @@ class ChargePointSession:
             uniqueId=uniqueId,
         )
         pending.deferred.errback(
-            CallTimeout(f"{self.chargePointId} did not answer {pending.action} within "
-                        f"{self._callTimeout:g} s")
+            CallTimeout(
+                f"{self.chargePointId} did not answer {pending.action} within "
+                f"{self._callTimeout:g} s"
+            )
         )
         self._callNext()
 

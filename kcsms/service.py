@@ -147,7 +147,9 @@ class CentralSystemService(MultiService):
                     "Cannot listen on {endpoint}: {problem}", endpoint=description, problem=e
                 )
                 self.stopService()
-                raise StartupError(f"[ocpp] endpoint: cannot listen on {description}: {e}") from None
+                raise StartupError(
+                    f"[ocpp] endpoint: cannot listen on {description}: {e}"
+                ) from None
             self.log.info(
                 "OCPP-J on {endpoint} at {path}/{{chargePointId}}",
                 endpoint=description,
@@ -177,7 +179,9 @@ class CentralSystemService(MultiService):
 
     # Stations
 
-    def stationConnected(self, chargePointId: str, transport: IFrameTransport) -> ChargePointSession:
+    def stationConnected(
+        self, chargePointId: str, transport: IFrameTransport
+    ) -> ChargePointSession:
         """
         A station completed the WebSocket handshake.
 
@@ -192,8 +196,10 @@ class CentralSystemService(MultiService):
         )
         previous = self.registry.register(session)
         if previous is not None:
-            self.log.info("{chargePointId} reconnected; closing its old connection",
-                          chargePointId=chargePointId)
+            self.log.info(
+                "{chargePointId} reconnected; closing its old connection",
+                chargePointId=chargePointId,
+            )
             previous.close(1000, "replaced by a new connection")
         else:
             self.log.info("{chargePointId} connected", chargePointId=chargePointId)
@@ -250,8 +256,7 @@ class CentralSystemService(MultiService):
         try:
             response = await session.call(action, payload, record.uniqueId)
         except CallFailed as e:
-            await self._record(record, outcome=_OUTCOMES.get(type(e), "Invalid"),
-                               error=_errorOf(e))
+            await self._record(record, outcome=_OUTCOMES.get(type(e), "Invalid"), error=_errorOf(e))
             raise
         await self._record(record, response=response)
         return response
@@ -261,8 +266,11 @@ class CentralSystemService(MultiService):
         try:
             await self.store.recordCall(replace(record, answeredAt=self.now(), **outcome))
         except Exception:
-            self.log.failure("Recording {action} to {chargePointId}", action=record.action,
-                             chargePointId=record.chargePointId)
+            self.log.failure(
+                "Recording {action} to {chargePointId}",
+                action=record.action,
+                chargePointId=record.chargePointId,
+            )
 
 
 def _errorOf(error: CallFailed) -> dict[str, Any]:
@@ -287,4 +295,3 @@ def makeService(config: Config, reactor: Any = None) -> CentralSystemService:
     if reactor is None:
         from twisted.internet import reactor
     return CentralSystemService(config, reactor, findPlugins())
-

@@ -52,12 +52,13 @@ def fakeTxaioClock(clock: MemoryReactorClock) -> Iterator[None]:
     Make Autobahn's timers (handshake and close timeouts) run on C{clock}.
     """
     txaio.use_twisted()
-    previous = txaio.config.loop
-    txaio.config.loop = clock
+    config: Any = txaio.config  # type: ignore[attr-defined]
+    previous = config.loop
+    config.loop = clock
     try:
         yield
     finally:
-        txaio.config.loop = previous
+        config.loop = previous
 
 
 class _StationProtocol(WebSocketClientProtocol):
@@ -110,7 +111,7 @@ class MemoryStation:
         serverAddress = IPv4Address("TCP", "127.0.0.1", 9000)
         clientAddress = IPv4Address("TCP", "127.0.0.1", 40000 + len(reactor.tcpClients))
         server = serverFactory.buildProtocol(clientAddress)
-        client = clientFactory.buildProtocol(serverAddress)
+        client: Any = clientFactory.buildProtocol(serverAddress)
         client.station = self
         self.server = server
         self.client = client

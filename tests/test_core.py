@@ -199,9 +199,7 @@ def test_stopTransactionWithMeterValues(centralSystem):
             "transactionData": [
                 {
                     "timestamp": "2026-11-28T11:00:00Z",
-                    "sampledValue": [
-                        {"value": "900", "context": "Transaction.End", "unit": "Wh"}
-                    ],
+                    "sampledValue": [{"value": "900", "context": "Transaction.End", "unit": "Wh"}],
                 }
             ],
         },
@@ -349,7 +347,12 @@ def test_acknowledgementWaitsForCommit(centralSystem):
     centralSystem.service.store = slow
     station.sendFrame([2, "s1", "StartTransaction", startRequest()])
     station.sendFrame(
-        [2, "s2", "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Charging"}]
+        [
+            2,
+            "s2",
+            "StatusNotification",
+            {"connectorId": 1, "errorCode": "NoError", "status": "Charging"},
+        ]
     )
     assert station.received == []
     assert len(slow.waiting) == 1

@@ -53,7 +53,11 @@ def test_serializeRoundTrip():
         assert " " not in text
         assert parseMessage(text) == message
     assert json.loads(serializeMessage(CallError("a", "NotImplemented"))) == [
-        4, "a", "NotImplemented", "", {},
+        4,
+        "a",
+        "NotImplemented",
+        "",
+        {},
     ]
 
 

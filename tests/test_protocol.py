@@ -116,7 +116,9 @@ def test_callsAreAnsweredInOrder(centralSystem):
     client = station.client
     for i in range(5):
         client.sendMessage(f'[2,"m{i}","Heartbeat",{{}}]'.encode())
-    client.sendMessage(b'[2,"m5","BootNotification",{"chargePointVendor":"A","chargePointModel":"B"}]')
+    client.sendMessage(
+        b'[2,"m5","BootNotification",{"chargePointVendor":"A","chargePointModel":"B"}]'
+    )
     station.flush()
     assert [frame[1] for frame in station.received] == [f"m{i}" for i in range(6)]
 

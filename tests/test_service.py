@@ -54,7 +54,9 @@ def test_neverSendsUnpromptedCalls(centralSystem):
     """
     station = centralSystem.connect()
     station.callResult("BootNotification", BOOT)
-    station.callResult("StatusNotification", {"connectorId": 0, "errorCode": "NoError", "status": "Available"})
+    station.callResult(
+        "StatusNotification", {"connectorId": 0, "errorCode": "NoError", "status": "Available"}
+    )
     centralSystem.advance(3600)
     assert station.calls() == []
     assert station.received == []
@@ -224,5 +226,7 @@ def test_badPluginOptionIsAConfigError(acmePlugin):
     A plugin refuses options it does not know.
     """
     with pytest.raises(ConfigError) as info:
-        MemoryCentralSystem("[profiles]\nenabled = Core, AcmeVendor\n[profile:AcmeVendor]\ncolour = red\n")
+        MemoryCentralSystem(
+            "[profiles]\nenabled = Core, AcmeVendor\n[profile:AcmeVendor]\ncolour = red\n"
+        )
     assert str(info.value).startswith("[profile:AcmeVendor] colour:")

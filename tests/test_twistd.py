@@ -147,8 +147,12 @@ async def test_chargingSessionSurvivesRestart(kcsms):
     boot = await station.call("BootNotification", BOOT)
     assert boot["status"] == "Accepted"
     assert boot["interval"] == 30
-    assert (await station.call("Authorize", {"idTag": "TAG1"}))["idTagInfo"] == {"status": "Invalid"}
-    await station.call("StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Preparing"})
+    assert (await station.call("Authorize", {"idTag": "TAG1"}))["idTagInfo"] == {
+        "status": "Invalid"
+    }
+    await station.call(
+        "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Preparing"}
+    )
     start = await station.call(
         "StartTransaction", {"connectorId": 1, "idTag": "TAG1", "meterStart": 0, "timestamp": T0}
     )
@@ -162,9 +166,10 @@ async def test_chargingSessionSurvivesRestart(kcsms):
             "meterValue": [{"timestamp": T0, "sampledValue": [{"value": "10"}]}],
         },
     )
-    closed = station.factory.closed
+    # Keep this reactor free to complete the close handshake while kcsms stops.
+    kcsms.process.send_signal(signal.SIGTERM)
+    assert await station.factory.closed.addTimeout(10, reactor) == 1001
     assert kcsms.stop() == -signal.SIGTERM
-    assert await closed.addTimeout(10, reactor) == 1001
 
     kcsms.run()
     station = await Station(kcsms.port, "CP001").connect()

@@ -104,7 +104,11 @@ class CoreProfile:
             chargePointModel=request["chargePointModel"],
             status=status,
         )
-        return {"status": status, "currentTime": self._now(), "interval": self.ocpp.heartbeatInterval}
+        return {
+            "status": status,
+            "currentTime": self._now(),
+            "interval": self.ocpp.heartbeatInterval,
+        }
 
     async def ocpp_Heartbeat(
         self, session: IChargePointSession, request: dict[str, Any]

@@ -10,9 +10,7 @@ from twisted.application.service import ServiceMaker
 from kcsms.actions import CENTRAL_ACTIONS, STATION_ACTIONS
 from kcsms.plugin import FeatureProfilePlugin
 
-kcsms = ServiceMaker(
-    "kcsms", "kcsms.tap", "An OCPP 1.6-J Central System (CSMS).", "kcsms"
-)
+kcsms = ServiceMaker("kcsms", "kcsms.tap", "An OCPP 1.6-J Central System (CSMS).", "kcsms")
 
 core = FeatureProfilePlugin(
     "Core",
