@@ -11,7 +11,6 @@ from urllib.parse import unquote
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.types import ConnectionDeny
-from twisted.logger import Logger
 from zope.interface import implementer
 
 from kcsms import __version__
@@ -34,7 +33,6 @@ class OcppServerProtocol(WebSocketServerProtocol):
     One station's WebSocket connection.
     """
 
-    log = Logger()
     session: Any = None
     chargePointId: str | None = None
 

@@ -36,8 +36,13 @@ def makeService(options: Options) -> IService:
     """
     Make the central system that C{twistd kcsms} runs.
     """
+    import txaio
+
     from kcsms.service import makeService as makeCentralSystem
 
+    # Autobahn logs every frame at debug level, and twistd shows every level.
+    txaio.use_twisted()
+    txaio.set_global_log_level("info")
     try:
         return makeCentralSystem(options.config)
     except ConfigError as e:
