@@ -75,7 +75,7 @@ class Dispatcher:
             for action in stationActionsOf.get(profile.name, ()):
                 self._responders[action] = getattr(profile, f"ocpp_{action}")
             for vendorId in profile.vendorIds:
-                self._vendors[vendorId] = profile.ocpp_DataTransfer
+                self._vendors[vendorId] = profile.ocpp_DataTransfer  # type: ignore[attr-defined]
 
     def dispatch(
         self, session: IChargePointSession, action: str, payload: dict[str, Any]

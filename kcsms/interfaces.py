@@ -258,6 +258,13 @@ class ITransactionStore(Interface):
         @return: Deferred of a list of L{kcsms.model.Transaction}, by transaction id.
         """
 
+    def listUnmatchedStops(chargePointId):
+        """
+        @return: Deferred of the station's L{kcsms.model.UnmatchedStop}s
+            (StopTransactions for transaction ids it has no transaction
+            with), in the order received.
+        """
+
     def getMeterValues(transactionId):
         """
         @return: Deferred of the list of L{kcsms.model.MeterValue} linked to the

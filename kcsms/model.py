@@ -19,6 +19,7 @@ __all__ = [
     "SampledValue",
     "MeterValue",
     "ConnectorStatus",
+    "UnmatchedStop",
     "CallRecord",
 ]
 
@@ -130,6 +131,26 @@ class MeterValue:
 
     timestamp: datetime
     sampledValue: tuple[SampledValue, ...]
+
+
+@dataclass(frozen=True)
+class UnmatchedStop:
+    """
+    A StopTransaction.req for a transaction id its station has no
+    transaction with.
+
+    @ivar meterValues: every meter value the station sent with this
+        transaction id (this stop's transactionData and any MeterValues.req),
+        in the order received.
+    """
+
+    chargePointId: str
+    transactionId: int
+    meterStop: int
+    timestamp: datetime
+    idTag: str | None = None
+    reason: str | None = None
+    meterValues: tuple[MeterValue, ...] = ()
 
 
 @dataclass(frozen=True)

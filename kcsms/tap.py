@@ -42,7 +42,7 @@ def makeService(options: Options) -> IService:
 
     # Autobahn logs every frame at debug level, and twistd shows every level.
     txaio.use_twisted()
-    txaio.set_global_log_level("info")
+    txaio.set_global_log_level("info")  # type: ignore[attr-defined]
     try:
         return makeCentralSystem(options.config)
     except ConfigError as e:

@@ -20,8 +20,9 @@ from kcsms.model import (
     IdTag,
     MeterValue,
     SampledValue,
+    UnmatchedStop,
 )
-from kcsms.storage import StorageError, UnmatchedStop, openStore
+from kcsms.storage import StorageError, openStore
 from kcsms.storage.sql import Dialect, schemaScripts
 from kcsms.storage.sqlite import SQLITE
 

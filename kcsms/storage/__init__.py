@@ -11,9 +11,9 @@ from typing import Any
 
 from kcsms.storage.sql import StorageError
 from kcsms.storage.sqlite import openFile, openMemory
-from kcsms.storage.store import Store, UnmatchedStop
+from kcsms.storage.store import Store
 
-__all__ = ["StorageError", "Store", "UnmatchedStop", "openStore"]
+__all__ = ["StorageError", "Store", "openStore"]
 
 
 def openStore(database: str, reactor: Any) -> Store:

@@ -10,7 +10,6 @@ L{kcsms.timestamps.formatTimestamp}'s format, so that they sort as text.
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,31 +26,12 @@ from kcsms.model import (
     MeterValue,
     SampledValue,
     Transaction,
+    UnmatchedStop,
 )
 from kcsms.storage.sql import Interaction, Query, Row, Runner
 from kcsms.timestamps import formatTimestamp, parseTimestamp
 
-__all__ = ["Store", "UnmatchedStop"]
-
-
-@dataclass(frozen=True)
-class UnmatchedStop:
-    """
-    A StopTransaction.req for a transaction id its station has no
-    transaction with.
-
-    @ivar meterValues: every meter value the station sent with this
-        transaction id (this stop's transactionData and any MeterValues.req),
-        in the order received.
-    """
-
-    chargePointId: str
-    transactionId: int
-    meterStop: int
-    timestamp: datetime
-    idTag: str | None = None
-    reason: str | None = None
-    meterValues: tuple[MeterValue, ...] = ()
+__all__ = ["Store"]
 
 
 def _formatOptional(stamp: datetime | None) -> str | None:
@@ -722,11 +702,6 @@ class Store:
         return self._runner.run(getMeterValues_txn(transactionId))
 
     def listUnmatchedStops(self, chargePointId: str) -> Deferred[list[UnmatchedStop]]:
-        """
-        Not in L{IStore}.
-
-        @return: Deferred of the station's L{UnmatchedStop}s, in the order received.
-        """
         return self._runner.run(listUnmatchedStops_txn(chargePointId))
 
     # IStatusStore
