@@ -19,6 +19,7 @@ __all__ = [
     "Config",
     "OcppConfig",
     "StorageConfig",
+    "ApiConfig",
     "ProfilesConfig",
     "fromString",
     "fromFile",
@@ -61,6 +62,20 @@ class StorageConfig:
     """
 
     database: str = "sqlite:var/kcsms.sqlite"
+    messageLogDays: int = 7
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """
+    C{[api]}: the operator REST API.
+
+    @ivar endpoints: where it listens; empty disables it.
+    @ivar token: when set, every request needs C{Authorization: Bearer <token>}.
+    """
+
+    endpoints: tuple[str, ...] = ("tcp:8080:interface=127.0.0.1",)
+    token: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,6 +102,7 @@ class Config:
 
     ocpp: OcppConfig = field(default_factory=OcppConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
     profiles: ProfilesConfig = field(default_factory=ProfilesConfig)
 
 
@@ -115,12 +131,10 @@ def _choice(*choices: str) -> Callable[[str], str]:
     return parse
 
 
-def _endpoints(text: str) -> tuple[str, ...]:
+def _optionalEndpoints(text: str) -> tuple[str, ...]:
     from twisted.internet.endpoints import serverFromString
 
     endpoints = tuple(line.strip() for line in text.splitlines() if line.strip())
-    if not endpoints:
-        raise ValueError("needs at least one endpoint, e.g. tcp:9000")
     for description in endpoints:
         try:
             # Parsing only: the endpoint is not listened on, so no reactor is needed.
@@ -128,6 +142,19 @@ def _endpoints(text: str) -> tuple[str, ...]:
         except Exception as e:
             raise ValueError(f"bad endpoint {description!r}: {e}") from None
     return endpoints
+
+
+def _endpoints(text: str) -> tuple[str, ...]:
+    endpoints = _optionalEndpoints(text)
+    if not endpoints:
+        raise ValueError("needs at least one endpoint, e.g. tcp:9000")
+    return endpoints
+
+
+def _token(text: str) -> str:
+    if any(c.isspace() for c in text):
+        raise ValueError("must not contain white space")
+    return text
 
 
 def _path(text: str) -> str:
@@ -163,13 +190,21 @@ _SCHEMA: dict[str, dict[str, tuple[str, Callable[[str], Any]]]] = {
             _choice(*UNKNOWN_CHARGEPOINT_POLICIES),
         ),
     },
-    "storage": {"database": ("database", _database)},
+    "storage": {
+        "database": ("database", _database),
+        "message_log_days": ("messageLogDays", _positiveInt),
+    },
+    "api": {
+        "endpoint": ("endpoints", _optionalEndpoints),
+        "token": ("token", _token),
+    },
     "profiles": {"enabled": ("enabled", _profileNames)},
 }
 
 _SECTION_TYPES: dict[str, type] = {
     "ocpp": OcppConfig,
     "storage": StorageConfig,
+    "api": ApiConfig,
     "profiles": ProfilesConfig,
 }
 

@@ -19,6 +19,7 @@ __all__ = [
     "ITransactionStore",
     "IStatusStore",
     "ICallStore",
+    "IMessageLogStore",
     "IStore",
 ]
 
@@ -128,6 +129,19 @@ class ICentralSystem(Interface):
         """
         @return: the current time (an aware UTC datetime) from the central
             system's clock.
+        """
+
+    def subscribe(observer):
+        """
+        Deliver every L{kcsms.events.Event} to C{observer} (a callable), after
+        what it reports is committed.
+
+        @return: a callable that unsubscribes it.
+        """
+
+    def publish(event):
+        """
+        Deliver an L{kcsms.events.Event} to every observer.
         """
 
     def session(chargePointId):
@@ -317,7 +331,35 @@ class ICallStore(Interface):
         """
 
 
-class IStore(IChargePointStore, IIdTagStore, ITransactionStore, IStatusStore, ICallStore):
+class IMessageLogStore(Interface):
+    """
+    The message log: every frame in and out, per station.
+    """
+
+    def appendMessages(messages):
+        """
+        Record a batch of L{kcsms.model.LoggedMessage}s, in order.
+
+        @return: Deferred of L{None}.
+        """
+
+    def listMessages(chargePointId, limit):
+        """
+        @return: Deferred of the station's last C{limit}
+            L{kcsms.model.LoggedMessage}s, newest last.
+        """
+
+    def pruneMessages(before):
+        """
+        Forget the messages logged before the datetime C{before}.
+
+        @return: Deferred of how many were forgotten.
+        """
+
+
+class IStore(
+    IChargePointStore, IIdTagStore, ITransactionStore, IStatusStore, ICallStore, IMessageLogStore
+):
     """
     The whole store of one central system.
     """

@@ -21,6 +21,7 @@ __all__ = [
     "ConnectorStatus",
     "UnmatchedStop",
     "CallRecord",
+    "LoggedMessage",
 ]
 
 #: BootNotification.conf statuses, which are also a charge point's registration.
@@ -193,3 +194,18 @@ class CallRecord:
     answeredAt: datetime | None = None
     response: dict[str, Any] | None = None
     error: dict[str, Any] | None = field(default=None)
+
+
+@dataclass(frozen=True)
+class LoggedMessage:
+    """
+    One OCPP-J frame as it crossed the wire.
+
+    @ivar direction: C{in} (from the station) or C{out} (to it).
+    @ivar message: the frame's text, exactly as sent or received.
+    """
+
+    chargePointId: str
+    timestamp: datetime
+    direction: str
+    message: str

@@ -8,6 +8,7 @@ production, a fake in tests).
 """
 
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
@@ -72,6 +73,9 @@ class ChargePointSession:
 
     @ivar registration: see L{IChargePointSession.registration}.
     @ivar connected: whether frames can still be sent.
+
+    @param frameLog: called with C{(chargePointId, direction, frame)} for
+        every frame in (C{"in"}) and out (C{"out"}).
     """
 
     log = Logger()
@@ -83,6 +87,7 @@ class ChargePointSession:
         dispatcher: Dispatcher,
         clock: IReactorTime,
         callTimeout: float,
+        frameLog: Callable[[str, str, str | bytes], object] | None = None,
     ) -> None:
         self.chargePointId = chargePointId
         self.registration: str | None = None
@@ -91,6 +96,7 @@ class ChargePointSession:
         self._dispatcher = dispatcher
         self._clock = clock
         self._callTimeout = callTimeout
+        self._frameLog = frameLog
         self._incoming: deque[Call] = deque()
         self._answering = True  # until start()
         self._outgoing: deque[tuple[str, str, dict[str, Any], Deferred]] = deque()
@@ -113,6 +119,8 @@ class ChargePointSession:
         """
         Handle one frame from the station.
         """
+        if self._frameLog is not None:
+            self._frameLog(self.chargePointId, "in", text)
         try:
             message = parseMessage(text)
         except FrameError as e:
@@ -159,7 +167,10 @@ class ChargePointSession:
 
     def _send(self, message: Message) -> None:
         if self.connected:
-            self._transport.writeFrame(serializeMessage(message))
+            text = serializeMessage(message)
+            if self._frameLog is not None:
+                self._frameLog(self.chargePointId, "out", text)
+            self._transport.writeFrame(text)
 
     # Calls out.
 

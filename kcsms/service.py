@@ -33,7 +33,9 @@ from kcsms.errors import (
     UnknownAction,
     UnknownChargePoint,
 )
+from kcsms.events import EventBus, StationConnected, StationDisconnected
 from kcsms.interfaces import ICentralSystem, IFeatureProfilePlugin, IStore
+from kcsms.messagelog import MessageLog
 from kcsms.model import CallRecord
 from kcsms.ocppj import OcppError
 from kcsms.plugin import enabledPlugins, findPlugins
@@ -91,8 +93,14 @@ class CentralSystemService(MultiService):
         self._reactor = reactor
         self.store: IStore | None = None
         self.registry = ChargePointRegistry()
-        self._ports: list[IListeningPort] = []
+        self.events = EventBus()
+        self.subscribe = self.events.subscribe
+        self.publish = self.events.publish
+        #: Listening ports by section: C{ocpp}, C{api}.
+        self.listening: dict[str, list[IListeningPort]] = {}
         self._drained: Deferred | None = None
+        self.messageLog = MessageLog(self, config.storage.messageLogDays)
+        self.messageLog.setServiceParent(self)
 
         enabled = enabledPlugins(config.profiles.enabled, plugins)
         self.enabledProfiles = frozenset(plugin.name for plugin in enabled)
@@ -137,30 +145,45 @@ class CentralSystemService(MultiService):
         except StorageError as e:
             raise StartupError(f"[storage] database: {e}") from None
         super().startService()
-        factory = OcppServerFactory(self, self.config.ocpp.path, reactor=self._reactor)
-        for description in self.config.ocpp.endpoints:
+        self._listen(
+            "ocpp",
+            self.config.ocpp.endpoints,
+            OcppServerFactory(self, self.config.ocpp.path, reactor=self._reactor),
+        )
+        if self.config.api.endpoints:
+            from kcsms.api import makeSite
+
+            self._listen("api", self.config.api.endpoints, makeSite(self))
+            if not self.config.api.token:
+                self.log.warn(
+                    "The operator API has no [api] token: anyone who reaches it can "
+                    "control every station; keep it on a loopback interface"
+                )
+
+    def _listen(self, section: str, endpoints: tuple[str, ...], factory: Any) -> None:
+        ports = self.listening.setdefault(section, [])
+        for description in endpoints:
             endpoint = serverFromString(self._reactor, description)
             try:
-                self._ports.append(_synchronousResult(endpoint.listen(factory)))
+                ports.append(_synchronousResult(endpoint.listen(factory)))
             except Exception as e:
                 self.log.critical(
                     "Cannot listen on {endpoint}: {problem}", endpoint=description, problem=e
                 )
                 self.stopService()
                 raise StartupError(
-                    f"[ocpp] endpoint: cannot listen on {description}: {e}"
+                    f"[{section}] endpoint: cannot listen on {description}: {e}"
                 ) from None
             self.log.info(
-                "OCPP-J on {endpoint} at {path}/{{chargePointId}}",
-                endpoint=description,
-                path=self.config.ocpp.path,
+                "{section} listening on {endpoint}", section=section, endpoint=description
             )
 
     def stopService(self) -> Deferred:
         return ensureDeferred(self._stop())
 
     async def _stop(self) -> None:
-        ports, self._ports = self._ports, []
+        ports = [port for ports in self.listening.values() for port in ports]
+        self.listening = {}
         await DeferredList([maybeDeferred(port.stopListening) for port in ports])
         if len(self.registry):
             self._drained = Deferred()
@@ -193,6 +216,7 @@ class CentralSystemService(MultiService):
             self.dispatcher,
             self.clock,
             self.config.ocpp.callTimeout,
+            self.messageLog.record,
         )
         previous = self.registry.register(session)
         if previous is not None:
@@ -210,6 +234,7 @@ class CentralSystemService(MultiService):
             lambda f: self.log.failure("Loading {chargePointId}", f, chargePointId=chargePointId)
         )
         d.addCallback(session.start)
+        self.publish(StationConnected(chargePointId))
         return session
 
     def stationDisconnected(self, session: ChargePointSession) -> None:
@@ -218,6 +243,7 @@ class CentralSystemService(MultiService):
         """
         if self.registry.unregister(session):
             self.log.info("{chargePointId} disconnected", chargePointId=session.chargePointId)
+            self.publish(StationDisconnected(session.chargePointId))
         session.connectionLost()
         if self._drained is not None and not len(self.registry) and not self._drained.called:
             self._drained.callback(None)

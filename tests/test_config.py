@@ -19,6 +19,16 @@ def test_defaults():
     assert config.ocpp.unknownChargePoints == "accept"
     assert config.storage.database == "sqlite:var/kcsms.sqlite"
     assert config.profiles.enabled == ("Core",)
+    assert config.storage.messageLogDays == 7
+    assert config.api.endpoints == ("tcp:8080:interface=127.0.0.1",)
+    assert config.api.token == ""
+
+
+def test_emptyApiEndpointDisablesTheApi():
+    """
+    C{[api] endpoint} may be empty: no API.
+    """
+    assert fromString("[api]\nendpoint =\n").api.endpoints == ()
 
 
 def test_shippedConfigurationIsValid():
@@ -77,7 +87,11 @@ colour = blue
         ("[storage]\ndatabase = mysql://x", "[storage] database:"),
         ("[profiles]\nenabled = SmartCharging", "[profiles] enabled:"),
         ("[profiles]\nenabled = Core, Core", "[profiles] enabled:"),
-        ("[api]\nport = 1", "[api]:"),
+        ("[bogus]\nport = 1", "[bogus]:"),
+        ("[api]\nport = 1", "[api] port:"),
+        ("[api]\nendpoint = tcp:x", "[api] endpoint:"),
+        ("[api]\ntoken = two words", "[api] token:"),
+        ("[storage]\nmessage_log_days = 0", "[storage] message_log_days:"),
     ],
 )
 def test_errorsNameSectionAndKey(text, where):

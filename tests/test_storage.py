@@ -18,6 +18,7 @@ from kcsms.model import (
     CallRecord,
     ConnectorStatus,
     IdTag,
+    LoggedMessage,
     MeterValue,
     SampledValue,
     UnmatchedStop,
@@ -598,6 +599,31 @@ async def test_callsRoundTripJson(store):
         assert await store.recordCall(call) is None
     assert await store.listCalls("CP1") == [failed, answered]
     assert await store.listCalls("CP2") == [timedOut]
+
+
+# Message log
+
+
+@pytest_twisted.ensureDeferred
+async def test_messageLogKeepsOrderLimitsAndPrunes(store):
+    """
+    Logged frames come back per station, the last C{limit} of them newest
+    last; pruning forgets those before a time.
+    """
+    messages = [
+        LoggedMessage("CP1", at(i), "in" if i % 2 else "out", f'[2,"m{i}","Heartbeat",{{}}]')
+        for i in range(5)
+    ]
+    await store.appendMessages(messages[:3])
+    await store.appendMessages([LoggedMessage("CP2", at(1), "in", "garbage")])
+    await store.appendMessages(messages[3:])
+    await store.appendMessages([])
+    assert await store.listMessages("CP1", 100) == messages
+    assert await store.listMessages("CP1", 2) == messages[3:]
+    assert await store.listMessages("CP2", 10) == [LoggedMessage("CP2", at(1), "in", "garbage")]
+    assert await store.pruneMessages(at(2)) == 3
+    assert await store.listMessages("CP1", 100) == messages[2:]
+    assert await store.listMessages("CP2", 10) == []
 
 
 # Opening and migrating

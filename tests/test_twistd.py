@@ -3,21 +3,19 @@ The real thing: C{twistd -n kcsms} as a process, driven over real sockets
 by a station on Autobahn's WebSocket client.
 """
 
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from uuid import uuid4
 
 import pytest
 import pytest_twisted
-from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, DeferredQueue
-from twisted.internet.endpoints import TCP4ClientEndpoint
+from twisted.internet.defer import ensureDeferred
+
+from tests.clients import Station, http
 
 TWISTD = os.path.join(os.path.dirname(sys.executable), "twistd")
 BOOT = {"chargePointVendor": "Acme", "chargePointModel": "One"}
@@ -38,10 +36,12 @@ class Kcsms:
     def __init__(self, directory, config):
         self.directory = directory
         self.port = freePort()
+        self.apiPort = freePort()
         self.configPath = directory / "kcsms.ini"
         self.configPath.write_text(
             f"[ocpp]\nendpoint = tcp:{self.port}:interface=127.0.0.1\n"
-            f"heartbeat_interval = 30\n[storage]\ndatabase = sqlite:var/kcsms.sqlite\n{config}"
+            f"heartbeat_interval = 30\n[storage]\ndatabase = sqlite:var/kcsms.sqlite\n"
+            f"[api]\nendpoint = tcp:{self.apiPort}:interface=127.0.0.1\n{config}"
         )
         self.process = None
 
@@ -58,7 +58,8 @@ class Kcsms:
             while time.monotonic() < deadline:
                 assert self.process.poll() is None, self.output()
                 try:
-                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    for port in (self.port, self.apiPort):
+                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
                     return
                 except OSError:
                     time.sleep(0.1)
@@ -79,53 +80,6 @@ class Kcsms:
             self.process.wait(timeout=30)
         self.log.close()
         return self.process.returncode
-
-
-class StationProtocol(WebSocketClientProtocol):
-    def onOpen(self):
-        self.factory.opened.callback(self)
-
-    def onMessage(self, payload, isBinary):
-        self.factory.received.put(json.loads(payload))
-
-    def onClose(self, wasClean, code, reason):
-        self.factory.closed.callback(code)
-        if not self.factory.opened.called:
-            self.factory.opened.errback(Exception(reason))
-
-
-class Station:
-    """
-    A charge point on a real socket.
-    """
-
-    def __init__(self, port, chargePointId):
-        self.factory = WebSocketClientFactory(
-            f"ws://127.0.0.1:{port}/ocpp/{chargePointId}", protocols=["ocpp1.6"]
-        )
-        self.factory.protocol = StationProtocol
-        self.factory.opened = Deferred()
-        self.factory.closed = Deferred()
-        self.factory.received = DeferredQueue()
-        self.port = port
-
-    async def connect(self):
-        endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", self.port)
-        await endpoint.connect(self.factory)
-        self.protocol = await self.factory.opened.addTimeout(10, reactor)
-        return self
-
-    async def call(self, action, payload):
-        uniqueId = str(uuid4())
-        self.protocol.sendMessage(json.dumps([2, uniqueId, action, payload]).encode())
-        answer = await self.factory.received.get().addTimeout(10, reactor)
-        assert answer[1] == uniqueId, answer
-        assert answer[0] == 3, answer
-        return answer[2]
-
-    def close(self):
-        self.protocol.sendClose(1000)
-        return self.factory.closed
 
 
 @pytest.fixture
@@ -213,7 +167,7 @@ def test_portInUseExits(tmp_path):
     server.port = blocker.getsockname()[1]
     server.configPath.write_text(
         f"[ocpp]\nendpoint = tcp:{server.port}:interface=127.0.0.1\n"
-        "[storage]\ndatabase = sqlite:var/kcsms.sqlite\n"
+        "[storage]\ndatabase = sqlite:var/kcsms.sqlite\n[api]\nendpoint =\n"
     )
     try:
         server.run(wait=False)
@@ -222,3 +176,125 @@ def test_portInUseExits(tmp_path):
     finally:
         blocker.close()
         server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_operatorApiOverRealHttp(tmp_path):
+    """
+    The operator API of a real twistd process: each route and status code,
+    with a station that answers, answers with a CALLERROR, and does not answer.
+    """
+    server = Kcsms(tmp_path, "token = t0ken\n")
+    server.configPath.write_text(
+        server.configPath.read_text().replace("heartbeat_interval = 30\n", "call_timeout = 1\n")
+    )
+    server.run()
+    base = f"http://127.0.0.1:{server.apiPort}/api/v1"
+
+    def api(method, path, body=None, token="t0ken"):
+        return ensureDeferred(http(method, base + path, body, token))
+
+    try:
+        assert (await api("GET", "/chargepoints", token=None))[0] == 401
+        assert (await api("PUT", "/chargepoints/CP001", {"registration": "Accepted"}))[0] == 201
+        assert (await api("PUT", "/chargepoints/CP001", {"registration": "Accepted"}))[0] == 200
+        assert (await api("PUT", "/chargepoints/CP001", {"registration": 7}))[0] == 400
+        assert (await api("GET", "/chargepoints/NOPE"))[0] == 404
+        assert (await api("POST", "/chargepoints/CP001/calls/Reset", {"type": "Soft"}))[0] == 409
+        station = await Station(server.port, "CP001").connect()
+        await station.call("Heartbeat", {})
+        status, body = await api("GET", "/chargepoints")
+        assert (status, body[0]["id"], body[0]["connected"]) == (200, "CP001", True)
+
+        pending = api(
+            "POST",
+            "/chargepoints/CP001/calls/ChangeConfiguration",
+            {"key": "Testing", "value": "true"},
+        )
+        call = await station.nextCall()
+        station.answer(call, {"status": "NotSupported"})
+        assert await pending == (200, {"payload": {"status": "NotSupported"}})
+        pending = api("POST", "/chargepoints/CP001/calls/Reset", {"type": "Hard"})
+        call = await station.nextCall()
+        station.send([4, call[1], "InternalError", "broken", {}])
+        status, body = await pending
+        assert (status, body["errorCode"]) == (502, "InternalError")
+        pending = api("POST", "/chargepoints/CP001/calls/ClearCache", {})
+        await station.nextCall()
+        assert (await pending)[0] == 504
+        assert (await api("POST", "/chargepoints/CP001/calls/Reset", {"type": "No"}))[0] == 400
+        assert (await api("POST", "/chargepoints/CP001/calls/Fly", {}))[0] == 404
+        assert (await api("POST", "/chargepoints/CP001/calls/SendLocalList", {}))[0] == 403
+
+        assert (await api("PUT", "/idtags/TAG1", {"status": "Accepted"}))[0] == 201
+        assert (await api("PUT", "/idtags/TAG1", {"status": "Expired"}))[0] == 200
+        assert (await api("PUT", "/idtags/TAG1", {"status": "Old"}))[0] == 400
+        assert (await api("GET", "/idtags"))[1][0]["status"] == "Expired"
+        assert (await api("GET", "/idtags/tag1"))[0] == 200
+        start = {
+            "connectorId": 1,
+            "idTag": "TAG1",
+            "meterStart": 0,
+            "timestamp": "2026-01-01T00:00:00Z",
+        }
+        transactionId = (await station.call("StartTransaction", start))["transactionId"]
+        status, body = await api("GET", "/transactions?active=true&chargepoint=CP001")
+        assert (status, [t["transactionId"] for t in body]) == (200, [transactionId])
+        status, body = await api("GET", f"/transactions/{transactionId}")
+        assert (status, body["idTagStatus"], body["meterValues"]) == (200, "Expired", [])
+        assert (await api("GET", "/transactions/0"))[0] == 404
+        assert (await api("DELETE", "/idtags/TAG1"))[0] == 204
+        assert (await api("DELETE", "/idtags/TAG1"))[0] == 404
+
+        status, messages = await api("GET", "/chargepoints/CP001/messages?limit=3")
+        assert status == 200 and len(messages) == 3
+        assert messages[-1]["direction"] == "out"
+        assert (await api("GET", "/openapi.json"))[1]["openapi"].startswith("3.")
+        assert (await api("DELETE", "/chargepoints/CP001"))[0] == 204
+        await station.factory.closed.addTimeout(10, reactor)
+    finally:
+        server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_readmeEmbeddingExampleRuns(tmp_path):
+    """
+    The README's embedding example runs as written (on a free port): a
+    station boots and the host application observes it.
+    """
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    example = readme.split("<!-- embedding example -->\n```python\n", 1)[1].split("```", 1)[0]
+    port = freePort()
+    script = tmp_path / "embed.py"
+    script.write_text(example.replace("tcp:9000", f"tcp:{port}:interface=127.0.0.1"))
+    output = tmp_path / "embed.log"
+    with open(output, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(script)], stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, output.read_text()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, output.read_text()
+                time.sleep(0.1)
+        station = await Station(port, "CP042").connect()
+        await station.call("BootNotification", {"chargePointVendor": "A", "chargePointModel": "B"})
+        start = {
+            "connectorId": 1,
+            "idTag": "T",
+            "meterStart": 0,
+            "timestamp": "2026-01-01T00:00:00Z",
+        }
+        transactionId = (await station.call("StartTransaction", start))["transactionId"]
+        await station.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    lines = output.read_text().splitlines()
+    assert "booted CP042 Accepted" in lines
+    assert f"charging {transactionId}" in lines

@@ -16,6 +16,13 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from kcsms.config import ConfigError
+from kcsms.events import (
+    BootNotificationReceived,
+    MeterValuesReceived,
+    StatusChanged,
+    TransactionStarted,
+    TransactionStopped,
+)
 from kcsms.interfaces import ICentralSystem, IChargePointSession, IFeatureProfile
 from kcsms.model import BootInfo, ConnectorStatus, MeterValue, SampledValue
 from kcsms.timestamps import formatTimestamp, parseTimestamp
@@ -54,8 +61,8 @@ class CoreProfile:
     log = Logger()
 
     def __init__(self, options: Mapping[str, str], centralSystem: ICentralSystem) -> None:
-        for key in options:
-            raise ConfigError("profile:Core", key, "unknown key (Core has no options)")
+        if options:
+            raise ConfigError("profile:Core", min(options), "unknown key (Core has no options)")
         self.centralSystem = centralSystem
         self.ocpp = centralSystem.config.ocpp
 
@@ -96,6 +103,9 @@ class CoreProfile:
         )
         session.registration = chargePoint.registration if chargePoint is not None else None
         status = session.registration or "Rejected"
+        self.centralSystem.publish(
+            BootNotificationReceived(session.chargePointId, status, chargePoint)
+        )
         self.log.info(
             "BootNotification from {chargePointId} ({chargePointVendor} {chargePointModel}): "
             "{status}",
@@ -134,6 +144,7 @@ class CoreProfile:
             request.get("reservationId"),
             info["status"],
         )
+        self.centralSystem.publish(TransactionStarted(transaction))
         self.log.info(
             "StartTransaction {transactionId} on {chargePointId} connector {connectorId} "
             "for {idTag}: {status}",
@@ -157,6 +168,9 @@ class CoreProfile:
             request.get("reason", "Local"),
             meterValuesFrom(request.get("transactionData", ())),
         )
+        self.centralSystem.publish(
+            TransactionStopped(session.chargePointId, request["transactionId"], transaction)
+        )
         if transaction is None:
             self.log.warn(
                 "StopTransaction from {chargePointId} for unknown transaction {transactionId}",
@@ -177,30 +191,34 @@ class CoreProfile:
     async def ocpp_MeterValues(
         self, session: IChargePointSession, request: dict[str, Any]
     ) -> dict[str, Any]:
-        await self._store.addMeterValues(
+        event = MeterValuesReceived(
             session.chargePointId,
             request["connectorId"],
             request.get("transactionId"),
             meterValuesFrom(request["meterValue"]),
         )
+        await self._store.addMeterValues(
+            event.chargePointId, event.connectorId, event.transactionId, event.meterValues
+        )
+        self.centralSystem.publish(event)
         return {}
 
     async def ocpp_StatusNotification(
         self, session: IChargePointSession, request: dict[str, Any]
     ) -> dict[str, Any]:
-        await self._store.recordStatusNotification(
-            ConnectorStatus(
-                chargePointId=session.chargePointId,
-                connectorId=request["connectorId"],
-                status=request["status"],
-                errorCode=request["errorCode"],
-                receivedAt=self.centralSystem.now(),
-                info=request.get("info"),
-                timestamp=_optionalTimestamp(request.get("timestamp")),
-                vendorId=request.get("vendorId"),
-                vendorErrorCode=request.get("vendorErrorCode"),
-            )
+        status = ConnectorStatus(
+            chargePointId=session.chargePointId,
+            connectorId=request["connectorId"],
+            status=request["status"],
+            errorCode=request["errorCode"],
+            receivedAt=self.centralSystem.now(),
+            info=request.get("info"),
+            timestamp=_optionalTimestamp(request.get("timestamp")),
+            vendorId=request.get("vendorId"),
+            vendorErrorCode=request.get("vendorErrorCode"),
         )
+        await self._store.recordStatusNotification(status)
+        self.centralSystem.publish(StatusChanged(status))
         return {}
 
     def ocpp_DataTransfer(

@@ -23,6 +23,7 @@ from kcsms.model import (
     ChargePoint,
     ConnectorStatus,
     IdTag,
+    LoggedMessage,
     MeterValue,
     SampledValue,
     Transaction,
@@ -594,6 +595,41 @@ def listCalls_txn(chargePointId: str) -> Interaction[list[CallRecord]]:
     return [_callRecord(row) for row in rows]
 
 
+# Message log
+
+
+def appendMessages_txn(messages: Sequence[LoggedMessage]) -> Interaction[None]:
+    if messages:
+        yield Query(
+            "INSERT INTO message_log (charge_point_id, timestamp, direction, message)"
+            " VALUES (?, ?, ?, ?)",
+            [
+                (m.chargePointId, formatTimestamp(m.timestamp), m.direction, m.message)
+                for m in messages
+            ],
+            many=True,
+        )
+
+
+def listMessages_txn(chargePointId: str, limit: int) -> Interaction[list[LoggedMessage]]:
+    rows = yield Query(
+        "SELECT charge_point_id, timestamp, direction, message FROM message_log"
+        " WHERE charge_point_id = ? ORDER BY id DESC LIMIT ?",
+        (chargePointId, limit),
+    )
+    return [
+        LoggedMessage(chargePointId, parseTimestamp(stamp), direction, message)
+        for chargePointId, stamp, direction, message in reversed(rows)
+    ]
+
+
+def pruneMessages_txn(before: datetime) -> Interaction[int]:
+    rows = yield Query(
+        "DELETE FROM message_log WHERE timestamp < ? RETURNING id", (formatTimestamp(before),)
+    )
+    return len(rows)
+
+
 @implementer(IStore)
 class Store:
     """
@@ -724,6 +760,17 @@ class Store:
 
     def listCalls(self, chargePointId: str) -> Deferred[list[CallRecord]]:
         return self._runner.run(listCalls_txn(chargePointId))
+
+    # IMessageLogStore
+
+    def appendMessages(self, messages: Sequence[LoggedMessage]) -> Deferred[None]:
+        return self._runner.run(appendMessages_txn(messages))
+
+    def listMessages(self, chargePointId: str, limit: int) -> Deferred[list[LoggedMessage]]:
+        return self._runner.run(listMessages_txn(chargePointId, limit))
+
+    def pruneMessages(self, before: datetime) -> Deferred[int]:
+        return self._runner.run(pruneMessages_txn(before))
 
     def close(self) -> Deferred[None]:
         return self._runner.close()

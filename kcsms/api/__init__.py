@@ -1,0 +1,24 @@
+"""
+The operator API: REST/JSON over HTTP under C{/api/v1}, served by
+twisted.web on the central system's reactor.
+
+L{makeSite} builds the C{twisted.web} site that
+L{kcsms.service.CentralSystemService} listens with on C{[api] endpoint}.
+"""
+
+from typing import Any
+
+from twisted.web.server import Site
+
+from kcsms.api.resource import ApiResource
+from kcsms.api.routes import OperatorApi
+
+__all__ = ["makeSite"]
+
+
+def makeSite(centralSystem: Any) -> Site:
+    """
+    @param centralSystem: the L{kcsms.service.CentralSystemService} to operate.
+    """
+    api = OperatorApi(centralSystem)
+    return Site(ApiResource(api, centralSystem.config.api.token))

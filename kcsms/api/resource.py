@@ -1,0 +1,94 @@
+"""
+The twisted.web resource that serves the operator API: bearer-token
+authentication, routing, JSON in and out, and errors as JSON bodies (never
+a traceback).
+"""
+
+import hmac
+import json
+from typing import Any
+
+from twisted.internet.defer import ensureDeferred
+from twisted.logger import Logger
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET, Request
+
+from kcsms.api.router import ApiError, match, routesOf
+
+__all__ = ["ApiResource", "readJson"]
+
+#: The largest request body read, in bytes.
+MAX_BODY = 1024 * 1024
+
+
+def readJson(request: Request) -> dict[str, Any]:
+    """
+    The request's JSON object body.
+
+    @raise ApiError: 400 when it is missing, not JSON or not an object.
+    """
+    content = request.content
+    raw = content.read(MAX_BODY + 1) if content is not None else b""
+    if len(raw) > MAX_BODY:
+        raise ApiError(413, "BodyTooLarge", f"the body is larger than {MAX_BODY} bytes")
+    try:
+        body = json.loads(raw)
+    except ValueError as e:
+        raise ApiError(400, "BadJson", f"the body is not JSON: {e}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "BadJson", "the body must be a JSON object")
+    return body
+
+
+class ApiResource(Resource):
+    """
+    Serves every route of an L{kcsms.api.routes.OperatorApi}.
+
+    @param token: when not empty, the bearer token every request must carry.
+    """
+
+    isLeaf = True
+    log = Logger()
+
+    def __init__(self, api: Any, token: str) -> None:
+        super().__init__()
+        self._api = api
+        self._routes = routesOf(api)
+        self._token = token
+
+    def render(self, request: Request) -> Any:
+        ensureDeferred(self._respond(request))
+        return NOT_DONE_YET
+
+    async def _respond(self, request: Request) -> None:
+        finished: list[object] = []
+        request.notifyFinish().addBoth(lambda result: finished.append(result))
+        try:
+            self._authenticate(request)
+            route, parameters = match(
+                self._routes,
+                request.method.decode("ascii", "replace"),
+                request.path.decode("ascii", "replace"),
+            )
+            status, body = await getattr(self._api, route.handler)(request, **parameters)
+        except ApiError as e:
+            status, body = e.status, e.body()
+            if e.status == 401:
+                request.setHeader(b"WWW-Authenticate", b'Bearer realm="kcsms"')
+        except Exception:
+            self.log.failure("{method} {path} failed", method=request.method, path=request.path)
+            status, body = 500, {"error": "InternalError", "message": "the request failed"}
+        if finished:
+            return
+        request.setResponseCode(status)
+        if body is not None:
+            request.setHeader(b"Content-Type", b"application/json")
+            request.write(json.dumps(body).encode("utf-8"))
+        request.finish()
+
+    def _authenticate(self, request: Request) -> None:
+        if not self._token:
+            return
+        given = request.getHeader(b"authorization") or b""
+        if not hmac.compare_digest(given, f"Bearer {self._token}".encode()):
+            raise ApiError(401, "Unauthorized", "send Authorization: Bearer <token>")

@@ -1,0 +1,130 @@
+"""
+Routes of the operator API: each handler declares its method, path,
+parameters and answers once, and both the dispatcher (L{match}) and the
+OpenAPI document read that declaration, so the two cannot disagree.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+__all__ = ["PREFIX", "ApiError", "QueryParameter", "Route", "route", "routesOf", "match"]
+
+#: Every route is under this path.
+PREFIX = "/api/v1"
+
+
+class ApiError(Exception):
+    """
+    An answer other than success: rendered as C{{"error", "message", ...}}.
+
+    @ivar extra: more fields for the body.
+    """
+
+    def __init__(self, status: int, error: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.message = message
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.error, "message": self.message, **self.extra}
+
+
+@dataclass(frozen=True)
+class QueryParameter:
+    name: str
+    schema: dict[str, Any]
+    description: str
+
+
+@dataclass(frozen=True)
+class Route:
+    """
+    One method on one path.
+
+    @ivar path: relative to L{PREFIX}, with C{{name}} path parameters.
+    @ivar responses: status -> (description, component schema name or L{None}).
+    @ivar requestBody: the component schema name of the JSON body, if any.
+    """
+
+    method: str
+    path: str
+    summary: str
+    responses: dict[int, tuple[str, str | None]]
+    requestBody: str | None = None
+    query: tuple[QueryParameter, ...] = ()
+    handler: str = ""
+    pattern: re.Pattern[str] = field(default=re.compile(""), compare=False)
+
+    @property
+    def pathParameters(self) -> list[str]:
+        return re.findall(r"{(\w+)}", self.path)
+
+
+def route(
+    method: str,
+    path: str,
+    summary: str,
+    responses: dict[int, tuple[str, str | None]],
+    requestBody: str | None = None,
+    query: tuple[QueryParameter, ...] = (),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """
+    Declare a handler method of L{kcsms.api.routes.OperatorApi} as a route.
+    """
+
+    def declare(handler: Callable[..., Any]) -> Callable[..., Any]:
+        parts = re.split(r"{(\w+)}", PREFIX + path)
+        # Even parts are literal text, odd ones parameter names.
+        pattern = re.compile(
+            "^"
+            + "".join(
+                f"(?P<{part}>[^/]+)" if i % 2 else re.escape(part) for i, part in enumerate(parts)
+            )
+            + "$"
+        )
+        handler.route = Route(  # type: ignore[attr-defined]
+            method, path, summary, responses, requestBody, query, handler.__name__, pattern
+        )
+        return handler
+
+    return declare
+
+
+def routesOf(api: object) -> list[Route]:
+    """
+    @return: the routes declared on C{api}'s class, in declaration order.
+    """
+    return [
+        member.route
+        for member in type(api).__dict__.values()
+        if callable(member) and hasattr(member, "route")
+    ]
+
+
+def match(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]]:
+    """
+    Find the route for a request.
+
+    @param path: the request path, still percent-encoded.
+    @return: the route and its path parameters, percent-decoded.
+    @raise ApiError: 404 when no route has that path, 405 when none has that method.
+    """
+    allowed = []
+    for candidate in routes:
+        found = candidate.pattern.match(path)
+        if found is not None:
+            if candidate.method == method:
+                return candidate, {
+                    name: unquote(value) for name, value in found.groupdict().items()
+                }
+            allowed.append(candidate.method)
+    if allowed:
+        raise ApiError(
+            405, "MethodNotAllowed", f"{method} is not allowed here", allowed=sorted(allowed)
+        )
+    raise ApiError(404, "UnknownRoute", f"no such route: {path}")

@@ -1,0 +1,457 @@
+"""
+The operator API's routes: charge points, calls to stations, id tags,
+transactions and the message log.
+
+Each handler is declared with L{kcsms.api.router.route} and returns
+C{(status, body)}; problems are raised as L{ApiError}s.  Field names are
+OCPP's and times are formatted as the OCPP engine sends them.
+"""
+
+import json
+from typing import Any
+
+from twisted.web.server import Request
+
+from kcsms.api.resource import readJson
+from kcsms.api.router import ApiError, QueryParameter, route
+from kcsms.errors import (
+    CallErrorReceived,
+    CallFailed,
+    CallTimeout,
+    NotConnected,
+    PayloadInvalid,
+    ProfileDisabled,
+    ResponseInvalid,
+    UnknownAction,
+    UnknownChargePoint,
+)
+from kcsms.model import (
+    AUTHORIZATION_STATUSES,
+    REGISTRATION_STATUSES,
+    ChargePoint,
+    ConnectorStatus,
+    IdTag,
+    MeterValue,
+    Transaction,
+)
+from kcsms.protocol import MAX_CHARGEPOINT_ID_LENGTH
+from kcsms.timestamps import formatTimestamp, parseTimestamp
+
+__all__ = ["OperatorApi"]
+
+#: OCPP's IdToken is a CiString20.
+MAX_ID_TAG_LENGTH = 20
+#: The most messages one request returns, and the default.
+MAX_MESSAGES = 10000
+DEFAULT_MESSAGES = 100
+
+#: How each way a call fails is answered.
+_CALL_FAILURES: dict[type[CallFailed], tuple[int, str]] = {
+    UnknownChargePoint: (404, "UnknownChargePoint"),
+    UnknownAction: (404, "UnknownAction"),
+    ProfileDisabled: (403, "ProfileDisabled"),
+    PayloadInvalid: (400, "PayloadInvalid"),
+    NotConnected: (409, "NotConnected"),
+    CallTimeout: (504, "CallTimeout"),
+    ResponseInvalid: (502, "ResponseInvalid"),
+}
+
+
+def _time(stamp: Any) -> str | None:
+    return formatTimestamp(stamp) if stamp is not None else None
+
+
+def _connector(status: ConnectorStatus) -> dict[str, Any]:
+    return {
+        "connectorId": status.connectorId,
+        "status": status.status,
+        "errorCode": status.errorCode,
+        "info": status.info,
+        "timestamp": _time(status.timestamp or status.receivedAt),
+    }
+
+
+def _transaction(transaction: Transaction) -> dict[str, Any]:
+    return {
+        "transactionId": transaction.transactionId,
+        "chargePointId": transaction.chargePointId,
+        "connectorId": transaction.connectorId,
+        "idTag": transaction.idTag,
+        "meterStart": transaction.meterStart,
+        "startTimestamp": _time(transaction.startTimestamp),
+        "meterStop": transaction.meterStop,
+        "stopTimestamp": _time(transaction.stopTimestamp),
+        "stopReason": transaction.stopReason,
+        "reservationId": transaction.reservationId,
+        "idTagStatus": transaction.idTagStatus,
+    }
+
+
+def _meterValue(meterValue: MeterValue) -> dict[str, Any]:
+    return {
+        "timestamp": _time(meterValue.timestamp),
+        "sampledValue": [
+            {name: value for name, value in vars(sample).items() if value is not None}
+            for sample in meterValue.sampledValue
+        ],
+    }
+
+
+def _idTag(tag: IdTag) -> dict[str, Any]:
+    return {
+        "idTag": tag.idTag,
+        "status": tag.status,
+        "expiryDate": _time(tag.expiryDate),
+        "parentIdTag": tag.parentIdTag,
+    }
+
+
+def _frame(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _checkFields(body: dict[str, Any], allowed: set[str], required: set[str]) -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise ApiError(400, "BadRequest", f"unknown field {unknown[0]!r}")
+    missing = sorted(required - set(body))
+    if missing:
+        raise ApiError(400, "BadRequest", f"missing field {missing[0]!r}")
+
+
+def _optionalString(body: dict[str, Any], name: str, maxLength: int) -> str | None:
+    value = body.get(name)
+    if value is not None and (not isinstance(value, str) or not 0 < len(value) <= maxLength):
+        raise ApiError(
+            400, "BadRequest", f"{name} must be a string of 1 to {maxLength} characters or null"
+        )
+    return value
+
+
+def _choice(body: dict[str, Any], name: str, choices: tuple[str, ...]) -> str:
+    value = body[name]
+    if value not in choices:
+        raise ApiError(400, "BadRequest", f"{name} must be one of {', '.join(choices)}")
+    return value  # type: ignore[no-any-return]
+
+
+def _queryArgument(request: Request, name: str) -> str | None:
+    values = request.args.get(name.encode()) if request.args else None
+    return values[-1].decode("utf-8", "replace") if values else None
+
+
+class OperatorApi:
+    """
+    The handlers of the operator API for one central system.
+    """
+
+    def __init__(self, centralSystem: Any) -> None:
+        self.centralSystem = centralSystem
+
+    @property
+    def _store(self) -> Any:
+        return self.centralSystem.store
+
+    async def _chargePointJson(
+        self, chargePointId: str, chargePoint: ChargePoint | None
+    ) -> dict[str, Any]:
+        boot = chargePoint.boot if chargePoint is not None else None
+        connectors = await self._store.getConnectorStatuses(chargePointId)
+        return {
+            "id": chargePointId,
+            "registration": chargePoint.registration if chargePoint is not None else None,
+            "connected": self.centralSystem.session(chargePointId) is not None,
+            "chargePointVendor": boot.chargePointVendor if boot else None,
+            "chargePointModel": boot.chargePointModel if boot else None,
+            "chargePointSerialNumber": boot.chargePointSerialNumber if boot else None,
+            "chargeBoxSerialNumber": boot.chargeBoxSerialNumber if boot else None,
+            "firmwareVersion": boot.firmwareVersion if boot else None,
+            "iccid": boot.iccid if boot else None,
+            "imsi": boot.imsi if boot else None,
+            "meterType": boot.meterType if boot else None,
+            "meterSerialNumber": boot.meterSerialNumber if boot else None,
+            "lastBoot": _time(chargePoint.lastBoot) if chargePoint else None,
+            "lastSeen": _time(chargePoint.lastSeen) if chargePoint else None,
+            "connectors": [_connector(status) for status in connectors],
+        }
+
+    async def _knownChargePoint(self, chargePointId: str) -> ChargePoint | None:
+        """
+        The registered charge point, or L{None} for one connected but not registered.
+
+        @raise ApiError: 404 when it is neither.
+        """
+        chargePoint = await self._store.getChargePoint(chargePointId)
+        if chargePoint is None and self.centralSystem.session(chargePointId) is None:
+            raise ApiError(404, "NotFound", f"no charge point {chargePointId!r}")
+        return chargePoint  # type: ignore[no-any-return]
+
+    # Charge points
+
+    @route(
+        "GET",
+        "/chargepoints",
+        "List the registered and the connected charge points.",
+        {200: ("the charge points, by id", "ChargePointList")},
+    )
+    async def listChargePoints(self, request: Request) -> tuple[int, Any]:
+        registered = {cp.chargePointId: cp for cp in await self._store.listChargePoints()}
+        connected = {session.chargePointId for session in self.centralSystem.registry}
+        return 200, [
+            await self._chargePointJson(chargePointId, registered.get(chargePointId))
+            for chargePointId in sorted(registered.keys() | connected)
+        ]
+
+    @route(
+        "GET",
+        "/chargepoints/{chargePointId}",
+        "Show one charge point and its connectors.",
+        {200: ("the charge point", "ChargePoint"), 404: ("no such charge point", "Error")},
+    )
+    async def getChargePoint(self, request: Request, chargePointId: str) -> tuple[int, Any]:
+        chargePoint = await self._knownChargePoint(chargePointId)
+        return 200, await self._chargePointJson(chargePointId, chargePoint)
+
+    @route(
+        "PUT",
+        "/chargepoints/{chargePointId}",
+        "Register a charge point, or change its registration.",
+        {
+            200: ("updated", "ChargePoint"),
+            201: ("registered", "ChargePoint"),
+            400: ("bad body or id", "Error"),
+        },
+        requestBody="Registration",
+    )
+    async def putChargePoint(self, request: Request, chargePointId: str) -> tuple[int, Any]:
+        if len(chargePointId) > MAX_CHARGEPOINT_ID_LENGTH:
+            raise ApiError(
+                400,
+                "BadRequest",
+                f"a chargePointId has at most {MAX_CHARGEPOINT_ID_LENGTH} characters",
+            )
+        body = readJson(request)
+        _checkFields(body, {"registration"}, {"registration"})
+        registration = _choice(body, "registration", REGISTRATION_STATUSES)
+        created = await self._store.setRegistration(chargePointId, registration)
+        session = self.centralSystem.session(chargePointId)
+        if session is not None:
+            session.registration = registration
+        chargePoint = await self._store.getChargePoint(chargePointId)
+        return (201 if created else 200), await self._chargePointJson(chargePointId, chargePoint)
+
+    @route(
+        "DELETE",
+        "/chargepoints/{chargePointId}",
+        "Forget a charge point's registration and close its connection.",
+        {204: ("deleted", None), 404: ("no such charge point", "Error")},
+    )
+    async def deleteChargePoint(self, request: Request, chargePointId: str) -> tuple[int, Any]:
+        deleted = await self._store.deleteChargePoint(chargePointId)
+        session = self.centralSystem.session(chargePointId)
+        if session is not None:
+            session.close(1000, "removed by the operator")
+        elif not deleted:
+            raise ApiError(404, "NotFound", f"no charge point {chargePointId!r}")
+        return 204, None
+
+    @route(
+        "POST",
+        "/chargepoints/{chargePointId}/calls/{action}",
+        "Send any central-system OCPP action of an enabled profile and wait for the answer. "
+        "The body is the OCPP request payload, sent as given when it matches the action's schema.",
+        {
+            200: ("the station's answer", "CallAnswer"),
+            400: ("bad JSON, or the payload breaks the action's schema", "Error"),
+            403: ("the action's feature profile is not enabled", "Error"),
+            404: ("no such charge point or action", "Error"),
+            409: ("the charge point is not connected", "Error"),
+            502: ("the station answered with a CALLERROR (or an invalid answer)", "CallError"),
+            504: ("the station did not answer within [ocpp] call_timeout", "Error"),
+        },
+        requestBody="Payload",
+    )
+    async def postCall(self, request: Request, chargePointId: str, action: str) -> tuple[int, Any]:
+        payload = readJson(request)
+        try:
+            answer = await self.centralSystem.call(chargePointId, action, payload)
+        except CallErrorReceived as e:
+            raise ApiError(
+                502,
+                "CallError",
+                f"{chargePointId} answered {action} with {e.errorCode}",
+                errorCode=e.errorCode,
+                errorDescription=e.errorDescription,
+                errorDetails=e.errorDetails,
+            ) from None
+        except CallFailed as e:
+            status, error = _CALL_FAILURES[type(e)]
+            extra = {"errorCode": e.errorCode} if isinstance(e, PayloadInvalid) else {}
+            raise ApiError(status, error, str(e), **extra) from None
+        return 200, {"payload": answer}
+
+    @route(
+        "GET",
+        "/chargepoints/{chargePointId}/messages",
+        "The OCPP-J frames exchanged with a charge point, newest last.",
+        {
+            200: ("the frames", "MessageList"),
+            400: ("bad limit", "Error"),
+            404: ("no such charge point", "Error"),
+        },
+        query=(
+            QueryParameter(
+                "limit",
+                {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_MESSAGES,
+                    "default": DEFAULT_MESSAGES,
+                },
+                "how many of the latest frames",
+            ),
+        ),
+    )
+    async def listMessages(self, request: Request, chargePointId: str) -> tuple[int, Any]:
+        text = _queryArgument(request, "limit")
+        limit = DEFAULT_MESSAGES
+        if text is not None:
+            if not text.isdigit() or not 1 <= int(text) <= MAX_MESSAGES:
+                raise ApiError(
+                    400, "BadRequest", f"limit must be a whole number from 1 to {MAX_MESSAGES}"
+                )
+            limit = int(text)
+        await self.centralSystem.messageLog.flush()
+        messages = await self._store.listMessages(chargePointId, limit)
+        if not messages:
+            await self._knownChargePoint(chargePointId)
+        return 200, [
+            {
+                "timestamp": _time(message.timestamp),
+                "direction": message.direction,
+                "message": _frame(message.message),
+            }
+            for message in messages
+        ]
+
+    # Id tags
+
+    @route("GET", "/idtags", "List the id tags.", {200: ("the id tags", "IdTagList")})
+    async def listIdTags(self, request: Request) -> tuple[int, Any]:
+        return 200, [_idTag(tag) for tag in await self._store.listIdTags()]
+
+    @route(
+        "GET",
+        "/idtags/{idTag}",
+        "Show one id tag (case-insensitive).",
+        {200: ("the id tag", "IdTag"), 404: ("no such id tag", "Error")},
+    )
+    async def getIdTag(self, request: Request, idTag: str) -> tuple[int, Any]:
+        tag = await self._store.getIdTag(idTag)
+        if tag is None:
+            raise ApiError(404, "NotFound", f"no id tag {idTag!r}")
+        return 200, _idTag(tag)
+
+    @route(
+        "PUT",
+        "/idtags/{idTag}",
+        "Create or replace an id tag and its IdTagInfo.",
+        {
+            200: ("replaced", "IdTag"),
+            201: ("created", "IdTag"),
+            400: ("bad body or id tag", "Error"),
+        },
+        requestBody="IdTagInfo",
+    )
+    async def putIdTag(self, request: Request, idTag: str) -> tuple[int, Any]:
+        if not 0 < len(idTag) <= MAX_ID_TAG_LENGTH:
+            raise ApiError(400, "BadRequest", f"an id tag has 1 to {MAX_ID_TAG_LENGTH} characters")
+        body = readJson(request)
+        _checkFields(body, {"status", "expiryDate", "parentIdTag"}, {"status"})
+        status = _choice(body, "status", AUTHORIZATION_STATUSES)
+        expiryDate = body.get("expiryDate")
+        if expiryDate is not None:
+            try:
+                expiryDate = parseTimestamp(expiryDate) if isinstance(expiryDate, str) else None
+            except ValueError:
+                expiryDate = None
+            if expiryDate is None:
+                raise ApiError(
+                    400, "BadRequest", "expiryDate must be an ISO 8601 date-time or null"
+                )
+        parentIdTag = _optionalString(body, "parentIdTag", MAX_ID_TAG_LENGTH)
+        tag = IdTag(idTag, status, expiryDate, parentIdTag)
+        created = await self._store.putIdTag(tag)
+        return (201 if created else 200), _idTag(tag)
+
+    @route(
+        "DELETE",
+        "/idtags/{idTag}",
+        "Delete an id tag.",
+        {204: ("deleted", None), 404: ("no such id tag", "Error")},
+    )
+    async def deleteIdTag(self, request: Request, idTag: str) -> tuple[int, Any]:
+        if not await self._store.deleteIdTag(idTag):
+            raise ApiError(404, "NotFound", f"no id tag {idTag!r}")
+        return 204, None
+
+    # Transactions
+
+    @route(
+        "GET",
+        "/transactions",
+        "List transactions, by transaction id.",
+        {200: ("the transactions", "TransactionList"), 400: ("bad query", "Error")},
+        query=(
+            QueryParameter("chargepoint", {"type": "string"}, "only this charge point's"),
+            QueryParameter(
+                "active", {"type": "boolean"}, "only running (true) or only stopped (false) ones"
+            ),
+        ),
+    )
+    async def listTransactions(self, request: Request) -> tuple[int, Any]:
+        active = _queryArgument(request, "active")
+        if active not in (None, "true", "false"):
+            raise ApiError(400, "BadRequest", "active must be true or false")
+        transactions = await self._store.listTransactions(
+            _queryArgument(request, "chargepoint"), None if active is None else active == "true"
+        )
+        return 200, [_transaction(transaction) for transaction in transactions]
+
+    @route(
+        "GET",
+        "/transactions/{transactionId}",
+        "Show one transaction with its meter values.",
+        {
+            200: ("the transaction", "TransactionWithMeterValues"),
+            400: ("not a transaction id", "Error"),
+            404: ("no such transaction", "Error"),
+        },
+    )
+    async def getTransaction(self, request: Request, transactionId: str) -> tuple[int, Any]:
+        try:
+            number = int(transactionId)
+        except ValueError:
+            raise ApiError(400, "BadRequest", "a transactionId is an integer") from None
+        transaction = await self._store.getTransaction(number)
+        if transaction is None:
+            raise ApiError(404, "NotFound", f"no transaction {number}")
+        meterValues = await self._store.getMeterValues(number)
+        return 200, {
+            **_transaction(transaction),
+            "meterValues": [_meterValue(meterValue) for meterValue in meterValues],
+        }
+
+    @route(
+        "GET",
+        "/openapi.json",
+        "This API's OpenAPI 3 document.",
+        {200: ("the OpenAPI document", None)},
+    )
+    async def getOpenApi(self, request: Request) -> tuple[int, Any]:
+        from kcsms.api.openapi import openApiDocument
+
+        return 200, openApiDocument(self)

@@ -1,0 +1,121 @@
+"""
+Events a host application can observe instead of polling: stations
+connecting and disconnecting, boots, status changes, transactions and meter
+values.
+
+Each event is published only after what it reports is committed to the
+store.  Observers are plain callables subscribed with
+L{kcsms.interfaces.ICentralSystem.subscribe}; an observer that raises is
+logged and never disturbs the station or the other observers.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from twisted.logger import Logger
+
+from kcsms.model import ChargePoint, ConnectorStatus, MeterValue, Transaction
+
+__all__ = [
+    "StationConnected",
+    "StationDisconnected",
+    "BootNotificationReceived",
+    "StatusChanged",
+    "TransactionStarted",
+    "TransactionStopped",
+    "MeterValuesReceived",
+    "Event",
+    "Observer",
+    "EventBus",
+]
+
+
+@dataclass(frozen=True)
+class StationConnected:
+    chargePointId: str
+
+
+@dataclass(frozen=True)
+class StationDisconnected:
+    chargePointId: str
+
+
+@dataclass(frozen=True)
+class BootNotificationReceived:
+    """
+    @ivar status: what the station was answered.
+    @ivar chargePoint: the registered charge point, or L{None} when it is not registered.
+    """
+
+    chargePointId: str
+    status: str
+    chargePoint: ChargePoint | None
+
+
+@dataclass(frozen=True)
+class StatusChanged:
+    status: ConnectorStatus
+
+
+@dataclass(frozen=True)
+class TransactionStarted:
+    transaction: Transaction
+
+
+@dataclass(frozen=True)
+class TransactionStopped:
+    """
+    @ivar transaction: the stopped transaction, or L{None} when its id was
+        not known (the stop is kept as an unmatched stop).
+    """
+
+    chargePointId: str
+    transactionId: int
+    transaction: Transaction | None
+
+
+@dataclass(frozen=True)
+class MeterValuesReceived:
+    chargePointId: str
+    connectorId: int
+    transactionId: int | None
+    meterValues: Sequence[MeterValue]
+
+
+Event = (
+    StationConnected
+    | StationDisconnected
+    | BootNotificationReceived
+    | StatusChanged
+    | TransactionStarted
+    | TransactionStopped
+    | MeterValuesReceived
+)
+Observer = Callable[[Event], object]
+
+
+class EventBus:
+    """
+    Delivers published events to every subscribed observer, in order.
+    """
+
+    log = Logger()
+
+    def __init__(self) -> None:
+        self._observers: list[Observer] = []
+
+    def subscribe(self, observer: Observer) -> Callable[[], None]:
+        """
+        @return: a callable that unsubscribes C{observer}.
+        """
+        self._observers.append(observer)
+        return lambda: self._observers.remove(observer)
+
+    def publish(self, event: Event) -> None:
+        for observer in list(self._observers):
+            try:
+                observer(event)
+            except Exception:
+                self.log.failure(
+                    "Observer {observer!r} failed on {event!r}", observer=observer, event=event
+                )

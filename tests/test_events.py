@@ -1,0 +1,130 @@
+"""
+Tests for L{kcsms.events} and L{kcsms.messagelog}: what a host application
+observes, and the message log's batching, in memory on a fake clock.
+"""
+
+import json
+
+from kcsms.events import (
+    BootNotificationReceived,
+    MeterValuesReceived,
+    StationConnected,
+    StationDisconnected,
+    StatusChanged,
+    TransactionStarted,
+    TransactionStopped,
+)
+from kcsms.messagelog import BATCH_SIZE, FLUSH_DELAY
+from kcsms.testing import MemoryCentralSystem
+
+BOOT = {"chargePointVendor": "Acme", "chargePointModel": "One"}
+T0 = "2026-11-28T10:00:00Z"
+
+
+def stored(d):
+    results = []
+    d.addBoth(results.append)
+    return results[0]
+
+
+def test_eventsInOrderAfterCommit():
+    """
+    Observers see each event once what it reports is in the store.
+    """
+    centralSystem = MemoryCentralSystem()
+    seen = []
+
+    def observe(event):
+        if isinstance(event, TransactionStarted):
+            # Already committed when the event arrives.
+            committed = stored(centralSystem.store.getTransaction(event.transaction.transactionId))
+            assert committed == event.transaction
+        seen.append(event)
+
+    centralSystem.service.subscribe(observe)
+    station = centralSystem.connect()
+    station.callResult("BootNotification", BOOT)
+    station.callResult(
+        "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Charging"}
+    )
+    transactionId = station.callResult(
+        "StartTransaction", {"connectorId": 1, "idTag": "T", "meterStart": 0, "timestamp": T0}
+    )["transactionId"]
+    station.callResult(
+        "MeterValues",
+        {"connectorId": 1, "meterValue": [{"timestamp": T0, "sampledValue": [{"value": "1"}]}]},
+    )
+    station.callResult(
+        "StopTransaction", {"transactionId": transactionId, "meterStop": 5, "timestamp": T0}
+    )
+    station.close()
+    kinds = [type(event) for event in seen]
+    assert kinds == [
+        StationConnected,
+        BootNotificationReceived,
+        StatusChanged,
+        TransactionStarted,
+        MeterValuesReceived,
+        TransactionStopped,
+        StationDisconnected,
+    ]
+    assert seen[1].status == "Accepted"
+    assert seen[2].status.status == "Charging"
+    assert seen[5].transaction.meterStop == 5
+
+
+def test_failingObserverDoesNotDisturbStations():
+    """
+    An observer that raises is logged; the station is answered and the other
+    observers still see the event; an unsubscribed observer sees nothing more.
+    """
+    centralSystem = MemoryCentralSystem()
+    seen, late = [], []
+
+    def broken(event):
+        raise RuntimeError("observer bug")
+
+    centralSystem.service.subscribe(broken)
+    centralSystem.service.subscribe(seen.append)
+    unsubscribe = centralSystem.service.subscribe(late.append)
+    unsubscribe()
+    station = centralSystem.connect()
+    assert station.callResult("BootNotification", BOOT)["status"] == "Accepted"
+    assert [type(event) for event in seen] == [StationConnected, BootNotificationReceived]
+    assert late == []
+
+
+def test_messageLogIsWrittenInBatchesOffTheAnswerPath():
+    """
+    Frames reach the store a moment after the answer, or at once when a batch is full.
+    """
+    centralSystem = MemoryCentralSystem()
+    station = centralSystem.connect()
+    station.callResult("Heartbeat", {})
+    assert stored(centralSystem.store.listMessages("CP001", 10)) == []
+    centralSystem.advance(FLUSH_DELAY)
+    logged = stored(centralSystem.store.listMessages("CP001", 10))
+    assert [m.direction for m in logged] == ["in", "out"]
+    assert json.loads(logged[0].message)[2] == "Heartbeat"
+    for _ in range(BATCH_SIZE // 2):
+        station.callResult("Heartbeat", {})
+    assert len(stored(centralSystem.store.listMessages("CP001", 2 * BATCH_SIZE))) == 2 + BATCH_SIZE
+
+
+def test_messageLogIsPrunedAndFlushedAtStop():
+    """
+    Frames older than C{message_log_days} are pruned hourly; what is buffered
+    is written when the service stops.
+    """
+    centralSystem = MemoryCentralSystem("[storage]\nmessage_log_days = 1\n")
+    station = centralSystem.connect()
+    station.callResult("Heartbeat", {})
+    centralSystem.advance(FLUSH_DELAY)
+    centralSystem.advance(86400)
+    station.callResult("Heartbeat", {})
+    centralSystem.advance(3600)
+    messages = stored(centralSystem.store.listMessages("CP001", 10))
+    assert len(messages) == 2
+    station.callResult("Heartbeat", {})
+    centralSystem.service.messageLog.stopService()
+    assert len(stored(centralSystem.store.listMessages("CP001", 10))) == 4
