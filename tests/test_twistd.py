@@ -205,6 +205,9 @@ async def test_operatorApiOverRealHttp(tmp_path):
         await station.call("Heartbeat", {})
         status, body = await api("GET", "/chargepoints")
         assert (status, body[0]["id"], body[0]["connected"]) == (200, "CP001", True)
+        status, body = await api("GET", "/chargepoints/CP001")
+        assert (status, body["registration"], body["connected"]) == (200, "Accepted", True)
+        assert (await api("GET", "/nowhere"))[0] == 404
 
         pending = api(
             "POST",
@@ -243,6 +246,8 @@ async def test_operatorApiOverRealHttp(tmp_path):
         status, body = await api("GET", f"/transactions/{transactionId}")
         assert (status, body["idTagStatus"], body["meterValues"]) == (200, "Expired", [])
         assert (await api("GET", "/transactions/0"))[0] == 404
+        assert (await api("GET", "/transactions/x"))[0] == 400
+        assert (await api("GET", "/idtags/NOPE"))[0] == 404
         assert (await api("DELETE", "/idtags/TAG1"))[0] == 204
         assert (await api("DELETE", "/idtags/TAG1"))[0] == 404
 
