@@ -28,6 +28,24 @@ def freePort():
         return s.getsockname()[1]
 
 
+def waitForListening(process, ports, output):
+    """
+    Wait until C{process} accepts connections on every port.
+
+    @param output: returns what the process printed, for the failure message.
+    """
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, output()
+        try:
+            for port in ports:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing listens on {ports}: {output()}")
+
+
 class Kcsms:
     """
     A C{twistd -n kcsms} process in a scratch directory.
@@ -54,16 +72,7 @@ class Kcsms:
             stderr=subprocess.STDOUT,
         )
         if wait:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                assert self.process.poll() is None, self.output()
-                try:
-                    for port in (self.port, self.apiPort):
-                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    return
-                except OSError:
-                    time.sleep(0.1)
-            raise AssertionError(f"kcsms did not listen: {self.output()}")
+            waitForListening(self.process, (self.port, self.apiPort), self.output)
 
     def output(self):
         return (self.directory / "twistd.log").read_text(errors="replace")
@@ -278,15 +287,7 @@ async def test_readmeEmbeddingExampleRuns(tmp_path):
             [sys.executable, str(script)], stdout=log, stderr=subprocess.STDOUT
         )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, output.read_text()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, output.read_text()
-                time.sleep(0.1)
+        waitForListening(process, (port,), output.read_text)
         station = await Station(port, "CP042").connect()
         await station.call("BootNotification", {"chargePointVendor": "A", "chargePointModel": "B"})
         start = {
