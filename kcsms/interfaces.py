@@ -77,6 +77,11 @@ class IFeatureProfile(Interface):
         "Tuple of DataTransfer vendorIds whose station DataTransfer CALLs this "
         "profile's C{ocpp_DataTransfer} answers (empty for most profiles)."
     )
+    api = Attribute(
+        "Optional.  An object whose methods declared with L{kcsms.api.router.route} "
+        "join the operator API (and its OpenAPI document); its optional C{schemas} "
+        "mapping adds OpenAPI component schemas."
+    )
 
 
 class IChargePointSession(Interface):

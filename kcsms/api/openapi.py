@@ -3,6 +3,7 @@ The OpenAPI 3 document of the operator API, made from the routes' own
 declarations (L{kcsms.api.router.route}) and the schemas below.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from kcsms import __version__
@@ -124,12 +125,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-def openApiDocument(api: object) -> dict[str, Any]:
+def openApiDocument(apis: Iterable[object], schemas: dict[str, Any]) -> dict[str, Any]:
     """
-    @param api: an L{kcsms.api.routes.OperatorApi}.
+    @param apis: the objects whose L{kcsms.api.router.route}s the API serves.
+    @param schemas: component schemas beyond L{SCHEMAS}, from profiles.
     """
     paths: dict[str, dict[str, Any]] = {}
-    for route in routesOf(api):
+    for route, _ in routesOf(apis):
         operation: dict[str, Any] = {
             "operationId": route.handler,
             "summary": route.summary,
@@ -186,7 +188,7 @@ def openApiDocument(api: object) -> dict[str, Any]:
             "request needs Authorization: Bearer <token>.",
         },
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **schemas},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}, {}],

@@ -42,7 +42,8 @@ def readJson(request: Request) -> dict[str, Any]:
 
 class ApiResource(Resource):
     """
-    Serves every route of an L{kcsms.api.routes.OperatorApi}.
+    Serves every route of an L{kcsms.api.routes.OperatorApi} and of the
+    profiles' APIs it was given.
 
     @param token: when not empty, the bearer token every request must carry.
     """
@@ -52,8 +53,7 @@ class ApiResource(Resource):
 
     def __init__(self, api: Any, token: str) -> None:
         super().__init__()
-        self._api = api
-        self._routes = routesOf(api)
+        self._routes = routesOf(api.apis)
         self._token = token
 
     def render(self, request: Request) -> Any:
@@ -65,12 +65,12 @@ class ApiResource(Resource):
         request.notifyFinish().addBoth(lambda result: finished.append(result))
         try:
             self._authenticate(request)
-            route, parameters = match(
+            handler, parameters = match(
                 self._routes,
                 request.method.decode("ascii", "replace"),
                 request.path.decode("ascii", "replace"),
             )
-            status, body = await getattr(self._api, route.handler)(request, **parameters)
+            status, body = await handler(request, **parameters)
         except ApiError as e:
             status, body = e.status, e.body()
             if e.status == 401:

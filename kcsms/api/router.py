@@ -5,7 +5,7 @@ OpenAPI document read that declaration, so the two cannot disagree.
 """
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -95,33 +95,38 @@ def route(
     return declare
 
 
-def routesOf(api: object) -> list[Route]:
+Handler = Callable[..., Any]
+
+
+def routesOf(apis: Iterable[object]) -> list[tuple[Route, Handler]]:
     """
-    @return: the routes declared on C{api}'s class, in declaration order.
+    @param apis: objects with L{route}-declared methods.
+    @return: every route they declare with its bound handler, in declaration order.
     """
     return [
-        member.route
-        for member in type(api).__dict__.values()
+        (member.route, getattr(api, name))
+        for api in apis
+        for name, member in type(api).__dict__.items()
         if callable(member) and hasattr(member, "route")
     ]
 
 
-def match(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]]:
+def match(
+    routes: list[tuple[Route, Handler]], method: str, path: str
+) -> tuple[Handler, dict[str, str]]:
     """
-    Find the route for a request.
+    Find the handler for a request.
 
     @param path: the request path, still percent-encoded.
-    @return: the route and its path parameters, percent-decoded.
+    @return: the handler and the route's path parameters, percent-decoded.
     @raise ApiError: 404 when no route has that path, 405 when none has that method.
     """
     allowed = []
-    for candidate in routes:
+    for candidate, handler in routes:
         found = candidate.pattern.match(path)
         if found is not None:
             if candidate.method == method:
-                return candidate, {
-                    name: unquote(value) for name, value in found.groupdict().items()
-                }
+                return handler, {name: unquote(value) for name, value in found.groupdict().items()}
             allowed.append(candidate.method)
     if allowed:
         raise ApiError(

@@ -146,10 +146,20 @@ def _queryArgument(request: Request, name: str) -> str | None:
 class OperatorApi:
     """
     The handlers of the operator API for one central system.
+
+    @ivar apis: this and the profiles' API objects, whose routes are all served.
+    @ivar schemas: the profiles' OpenAPI component schemas.
     """
 
     def __init__(self, centralSystem: Any) -> None:
         self.centralSystem = centralSystem
+        self.apis: list[object] = [self]
+        self.schemas: dict[str, Any] = {}
+        for profile in centralSystem.profiles:
+            extension = getattr(profile, "api", None)
+            if extension is not None:
+                self.apis.append(extension)
+                self.schemas.update(getattr(extension, "schemas", {}))
 
     @property
     def _store(self) -> Any:
@@ -454,4 +464,4 @@ class OperatorApi:
     async def getOpenApi(self, request: Request) -> tuple[int, Any]:
         from kcsms.api.openapi import openApiDocument
 
-        return 200, openApiDocument(self)
+        return 200, openApiDocument(self.apis, self.schemas)

@@ -58,6 +58,7 @@ class CoreProfile:
 
     name = "Core"
     vendorIds: tuple[str, ...] = ()
+    api = None
     log = Logger()
 
     def __init__(self, options: Mapping[str, str], centralSystem: ICentralSystem) -> None:
