@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 CONFIG ?= etc/kcsms.ini
 
 ifeq ($(CI),true)
-export KCSMS_TEST_POSTGRES ?= 1
+export KCSMS_TEST_POSTGRES ?= postgresql://postgres@127.0.0.1:5432/test
 endif
 
 .PHONY: install run test lint typecheck clean

@@ -9,6 +9,7 @@ to that plugin unparsed.
 """
 
 import configparser
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -63,6 +64,7 @@ class StorageConfig:
 
     database: str = "sqlite:var/kcsms.sqlite"
     messageLogDays: int = 7
+    poolSize: int = 5
 
 
 @dataclass(frozen=True)
@@ -164,8 +166,12 @@ def _path(text: str) -> str:
 
 
 def _database(text: str) -> str:
-    if text != "memory:" and not (text.startswith("sqlite:") and len(text) > len("sqlite:")):
-        raise ValueError("must be sqlite:PATH or memory:")
+    if not (
+        text == "memory:"
+        or (text.startswith("sqlite:") and len(text) > len("sqlite:"))
+        or re.match(r"^postgres(ql)?://[^/]*/[^/?]+", text)
+    ):
+        raise ValueError("must be sqlite:PATH, memory: or postgresql://user@host:port/dbname")
     return text
 
 
@@ -193,6 +199,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, Callable[[str], Any]]]] = {
     "storage": {
         "database": ("database", _database),
         "message_log_days": ("messageLogDays", _positiveInt),
+        "pool_size": ("poolSize", _positiveInt),
     },
     "api": {
         "endpoint": ("endpoints", _optionalEndpoints),

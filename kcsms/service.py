@@ -141,7 +141,9 @@ class CentralSystemService(MultiService):
         @raise StartupError: when the database or a listening port cannot be opened.
         """
         try:
-            self.store = openStore(self.config.storage.database, self._reactor)
+            self.store = openStore(
+                self.config.storage.database, self._reactor, self.config.storage.poolSize
+            )
         except StorageError as e:
             raise StartupError(f"[storage] database: {e}") from None
         super().startService()

@@ -3,12 +3,54 @@ Shared fixtures.
 """
 
 import os
+from urllib.parse import quote
+from uuid import uuid4
 
+import psycopg2
 import pytest
 
 import twisted.plugins
 
 TEST_PLUGINS = os.path.join(os.path.dirname(__file__), "plugins")
+
+#: When set (the Makefile sets it under CI), PostgreSQL tests must run: a
+#: server that cannot be reached fails them.  A URL, or 1 for the default.
+REQUIRE_POSTGRES = os.environ.get("KCSMS_TEST_POSTGRES", "")
+POSTGRES_URL = (
+    REQUIRE_POSTGRES if "://" in REQUIRE_POSTGRES else "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def withSearchPath(url, schema):
+    """
+    @return: C{url} whose connections use C{schema}.
+    """
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture
+def postgresUrl():
+    """
+    A PostgreSQL URL of a fresh schema of its own, dropped after the test, so
+    that runs never collide.
+    """
+    try:
+        connection = psycopg2.connect(POSTGRES_URL)
+    except psycopg2.OperationalError as e:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"KCSMS_TEST_POSTGRES is set but {POSTGRES_URL} cannot be reached: {e}")
+        pytest.skip(f"no PostgreSQL at {POSTGRES_URL} (set KCSMS_TEST_POSTGRES to require it)")
+    schema = f"kcsms_test_{uuid4().hex[:12]}"
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield withSearchPath(POSTGRES_URL, schema)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP SCHEMA {schema} CASCADE")
+        connection.close()
 
 
 @pytest.fixture

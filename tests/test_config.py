@@ -24,6 +24,17 @@ def test_defaults():
     assert config.api.token == ""
 
 
+def test_postgresqlDatabase():
+    """
+    A PostgreSQL URL (with options) and a pool size are accepted.
+    """
+    config = fromString(
+        "[storage]\ndatabase = postgresql://kcsms:pw@db:5432/kcsms?sslmode=require\npool_size = 9\n"
+    )
+    assert config.storage.database == "postgresql://kcsms:pw@db:5432/kcsms?sslmode=require"
+    assert config.storage.poolSize == 9
+
+
 def test_emptyApiEndpointDisablesTheApi():
     """
     C{[api] endpoint} may be empty: no API.
@@ -85,6 +96,8 @@ colour = blue
         ("[ocpp]\nheartbeat = 5", "[ocpp] heartbeat:"),
         ("[ocpp]\npath = /a\npath = /b", "[ocpp] path:"),
         ("[storage]\ndatabase = mysql://x", "[storage] database:"),
+        ("[storage]\ndatabase = postgresql://host", "[storage] database:"),
+        ("[storage]\npool_size = none", "[storage] pool_size:"),
         ("[profiles]\nenabled = SmartCharging", "[profiles] enabled:"),
         ("[profiles]\nenabled = Core, Core", "[profiles] enabled:"),
         ("[bogus]\nport = 1", "[bogus]:"),

@@ -68,11 +68,13 @@ async def start(store, chargePointId="CP1", connectorId=1, meterStart=0, seconds
     )
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def database(request, tmp_path):
     """
     The C{[storage] database} of each engine under test.
     """
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgresUrl")
     return {"memory": "memory:", "sqlite": f"sqlite:{tmp_path / 'var' / 'kcsms.sqlite'}"}[
         request.param
     ]
@@ -713,14 +715,16 @@ def test_newerSchemaVersionIsRefused(tmp_path):
     )
 
 
-@pytest.mark.parametrize("database", ["foo:bar", "sqlite:", "postgresql://localhost/kcsms", ""])
+@pytest.mark.parametrize("database", ["foo:bar", "sqlite:", "postgresql:kcsms", "mysql://x/y", ""])
 def test_unsupportedDatabaseIsRefused(database):
     """
-    A database that is neither C{sqlite:PATH} nor C{memory:} is refused.
+    A database that is not C{sqlite:PATH}, C{memory:} or a PostgreSQL URL is refused.
     """
     with pytest.raises(StorageError) as caught:
         openStore(database, MemoryReactorClock())
-    assert str(caught.value) == (f"unsupported database {database!r}: use sqlite:PATH or memory:")
+    assert str(caught.value) == (
+        f"unsupported database {database!r}: use sqlite:PATH, memory: or postgresql://..."
+    )
 
 
 def test_uncreatableFileIsRefused(tmp_path):

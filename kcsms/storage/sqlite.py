@@ -14,7 +14,7 @@ from twisted.enterprise.adbapi import ConnectionPool
 from kcsms.storage.sql import BlockingRunner, Dialect, StorageError, ThreadPoolRunner, migrate
 from kcsms.storage.store import Store
 
-__all__ = ["SQLITE", "openMemory", "openFile"]
+__all__ = ["SQLITE", "openMemory", "migrateFile", "openFile"]
 
 #: SQLite's dialect.  Connections are in autocommit mode (C{isolation_level}
 #: L{None}) so that every transaction, DDL included, is begun explicitly; and
@@ -52,12 +52,13 @@ def openMemory() -> Store:
     return Store(BlockingRunner(connection, SQLITE))
 
 
-def openFile(path: str, reactor: Any) -> Store:
+def migrateFile(path: str) -> int:
     """
-    Open a database file, creating it and its directory when missing.
+    Bring a database file's schema up to date, creating the file and its
+    directory when missing.
 
     @param path: the file, relative to the current directory.
-    @param reactor: runs the database thread.
+    @return: the schema version.
     @raise StorageError: when the file cannot be created or used, or its
         schema is newer than this kcsms.
     """
@@ -71,11 +72,22 @@ def openFile(path: str, reactor: Any) -> Store:
     connection = sqlite3.connect(path, isolation_level=None)
     try:
         _configure(connection)
-        migrate(connection, SQLITE)
+        return migrate(connection, SQLITE)
     except sqlite3.Error as e:
         raise StorageError(f"cannot use {path}: {e}") from None
     finally:
         connection.close()
+
+
+def openFile(path: str, reactor: Any) -> Store:
+    """
+    Open a database file (see L{migrateFile}) on one database thread.
+
+    @param reactor: runs the database thread.
+    @raise StorageError: as L{migrateFile} does.
+    """
+    path = os.path.abspath(path)
+    migrateFile(path)
     pool = ConnectionPool(
         "sqlite3",
         path,

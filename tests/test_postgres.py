@@ -1,0 +1,136 @@
+"""
+PostgreSQL-only behaviour of L{kcsms.storage.postgresql}: refusing bad
+URLs, surviving broken connections, and migrating on its own.  (The whole
+store suite in C{test_storage.py} runs on PostgreSQL too.)
+"""
+
+import subprocess
+import sys
+
+import psycopg2
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.task import deferLater
+
+from kcsms.storage import StorageError, migrateDatabase, openStore
+from kcsms.storage.sql import schemaScripts
+from tests.conftest import POSTGRES_URL
+from tests.test_storage import at
+
+
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        (
+            "postgresql://postgres@127.0.0.1:1/test",
+            "cannot connect to postgresql://postgres@127.0.0.1:1/test",
+        ),
+        ("postgresql://nobody_here@127.0.0.1:5432/test", 'role "nobody_here" does not exist'),
+        (
+            "postgresql://postgres:secret@127.0.0.1:1/test",
+            "postgresql://postgres:***@127.0.0.1:1/test",
+        ),
+    ],
+)
+def test_unreachableDatabaseIsOneClearLine(postgresUrl, url, reason):
+    """
+    A refused connection or bad credentials raise L{StorageError} with one
+    line naming the URL (password hidden) and the reason.
+    """
+    with pytest.raises(StorageError) as caught:
+        openStore(url, reactor)
+    message = str(caught.value)
+    assert reason in message
+    assert "\n" not in message
+    assert "secret" not in message
+
+
+def test_migrateAlone(postgresUrl):
+    """
+    L{migrateDatabase} and C{python -m kcsms.migrate} create the schema and
+    report its version, and refuse a database newer than the code.
+    """
+    latest = schemaScripts()[-1][0]
+    assert migrateDatabase(postgresUrl) == latest
+    assert migrateDatabase(postgresUrl) == latest
+    connection = psycopg2.connect(postgresUrl)
+    with connection, connection.cursor() as cursor:
+        cursor.execute("INSERT INTO schema_version (version) VALUES (999)")
+    connection.close()
+    with pytest.raises(StorageError) as caught:
+        migrateDatabase(postgresUrl)
+    assert "database schema version 999 is newer than this kcsms" in str(caught.value)
+
+
+def test_migrateCommand(tmp_path):
+    """
+    C{python -m kcsms.migrate --config FILE} migrates the configured database and exits 0;
+    a bad configuration exits 1 with one line.
+    """
+    config = tmp_path / "kcsms.ini"
+    config.write_text(f"[storage]\ndatabase = sqlite:{tmp_path}/k.sqlite\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "kcsms.migrate", "--config", str(config)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"schema is at version {schemaScripts()[-1][0]}" in done.stdout
+    config.write_text("[storage]\ndatabase = memory:\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "kcsms.migrate", "--config", str(config)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("kcsms.migrate: cannot migrate 'memory:'")
+
+
+def terminateBackends(applicationName):
+    """
+    Have the server terminate the connections of one application.
+
+    @return: how many it terminated.
+    """
+    connection = psycopg2.connect(POSTGRES_URL)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = %s",
+            (applicationName,),
+        )
+        count = cursor.fetchone()[0]
+    connection.close()
+    return count
+
+
+@pytest_twisted.ensureDeferred
+async def test_survivesTerminatedConnections(postgresUrl):
+    """
+    When the server terminates every connection mid-run, writes fail for a
+    moment (never falsely acknowledged) and then work again by themselves;
+    everything acknowledged is in the database.
+    """
+    name = f"kcsms-{postgresUrl[-12:]}"
+    store = openStore(f"{postgresUrl}&application_name={name}", reactor, poolSize=3)
+    acknowledged, failed = [], 0
+    try:
+        for i in range(60):
+            if i == 20:
+                assert terminateBackends(name) == 3
+            try:
+                transaction = await store.startTransaction(
+                    "CP1", 1, "TAG", i, at(i), None, "Accepted"
+                )
+                acknowledged.append(transaction.transactionId)
+            except Exception:
+                failed += 1
+                await deferLater(reactor, 0.05, lambda: None)
+        assert failed <= 10
+        assert len(acknowledged) >= 50
+        assert acknowledged[-10:] == sorted(acknowledged[-10:])
+        stored = [t.transactionId for t in await store.listTransactions("CP1")]
+        assert stored == sorted(acknowledged)
+    finally:
+        await store.close()
