@@ -9,7 +9,9 @@ to that plugin unparsed.
 """
 
 import configparser
+import os
 import re
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -21,6 +23,7 @@ __all__ = [
     "OcppConfig",
     "StorageConfig",
     "ApiConfig",
+    "ClusterConfig",
     "ProfilesConfig",
     "fromString",
     "fromFile",
@@ -80,6 +83,22 @@ class ApiConfig:
     token: str = ""
 
 
+def defaultNodeId() -> str:
+    """
+    @return: this process's node id when none is configured: host name and pid.
+    """
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """
+    C{[cluster]}: this node among several sharing one PostgreSQL database.
+    """
+
+    nodeId: str = field(default_factory=defaultNodeId)
+
+
 @dataclass(frozen=True)
 class ProfilesConfig:
     """
@@ -105,6 +124,7 @@ class Config:
     ocpp: OcppConfig = field(default_factory=OcppConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     profiles: ProfilesConfig = field(default_factory=ProfilesConfig)
 
 
@@ -175,6 +195,12 @@ def _database(text: str) -> str:
     return text
 
 
+def _nodeId(text: str) -> str:
+    if not 0 < len(text) <= 100 or any(c.isspace() for c in text):
+        raise ValueError("must be 1 to 100 characters without white space")
+    return text
+
+
 def _profileNames(text: str) -> tuple[str, ...]:
     names = tuple(name.strip() for name in text.replace("\n", ",").split(",") if name.strip())
     if "Core" not in names:
@@ -205,6 +231,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, Callable[[str], Any]]]] = {
         "endpoint": ("endpoints", _optionalEndpoints),
         "token": ("token", _token),
     },
+    "cluster": {"node_id": ("nodeId", _nodeId)},
     "profiles": {"enabled": ("enabled", _profileNames)},
 }
 
@@ -212,6 +239,7 @@ _SECTION_TYPES: dict[str, type] = {
     "ocpp": OcppConfig,
     "storage": StorageConfig,
     "api": ApiConfig,
+    "cluster": ClusterConfig,
     "profiles": ProfilesConfig,
 }
 

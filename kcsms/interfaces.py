@@ -20,6 +20,7 @@ __all__ = [
     "IStatusStore",
     "ICallStore",
     "IMessageLogStore",
+    "IClusterStore",
     "IStore",
 ]
 
@@ -362,8 +363,81 @@ class IMessageLogStore(Interface):
         """
 
 
+class IClusterStore(Interface):
+    """
+    What several nodes sharing one database know of each other: each node's
+    lease, which node holds each station's connection, and message bodies too
+    large for a notification.  Times are aware datetimes.
+    """
+
+    def renewNode(nodeId, leaseUntil):
+        """
+        Record that C{nodeId} is alive until C{leaseUntil}.
+
+        @return: Deferred of L{None}.
+        """
+
+    def removeNode(nodeId):
+        """
+        Forget a node that stops, and every presence it held.
+
+        @return: Deferred of L{None}.
+        """
+
+    def setPresence(chargePointId, nodeId, at):
+        """
+        Record that C{nodeId} now holds the station's connection.
+
+        @return: Deferred of the node that held it before (L{None} if none).
+        """
+
+    def clearPresence(chargePointId, nodeId):
+        """
+        Forget the station's presence if C{nodeId} still holds it.
+
+        @return: Deferred of L{None}.
+        """
+
+    def locate(chargePointId, now):
+        """
+        @return: Deferred of the node holding the station's connection whose
+            lease runs past C{now}, or L{None}.
+        """
+
+    def listPresence(now):
+        """
+        @return: Deferred of a dict chargePointId -> node id, for nodes whose
+            lease runs past C{now}.
+        """
+
+    def putClusterMessage(body, at):
+        """
+        Keep a message body (text) for another node to take.
+
+        @return: Deferred of its id.
+        """
+
+    def getClusterMessage(messageId):
+        """
+        @return: Deferred of the body kept under C{messageId}, or L{None}.
+        """
+
+    def pruneClusterMessages(before):
+        """
+        Forget message bodies kept before C{before}.
+
+        @return: Deferred of L{None}.
+        """
+
+
 class IStore(
-    IChargePointStore, IIdTagStore, ITransactionStore, IStatusStore, ICallStore, IMessageLogStore
+    IChargePointStore,
+    IIdTagStore,
+    ITransactionStore,
+    IStatusStore,
+    ICallStore,
+    IMessageLogStore,
+    IClusterStore,
 ):
     """
     The whole store of one central system.

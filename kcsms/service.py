@@ -95,7 +95,6 @@ class CentralSystemService(MultiService):
         self.registry = ChargePointRegistry()
         self.events = EventBus()
         self.subscribe = self.events.subscribe
-        self.publish = self.events.publish
         #: Listening ports by section: C{ocpp}, C{api}.
         self.listening: dict[str, list[IListeningPort]] = {}
         self._drained: Deferred | None = None
@@ -115,6 +114,13 @@ class CentralSystemService(MultiService):
         for profile in self.profiles:
             if IService.providedBy(profile):
                 profile.setServiceParent(self)
+        #: This node's part in a cluster: only with PostgreSQL, which nodes share.
+        self.cluster: Any = None
+        if config.storage.database.startswith("postgres"):
+            from kcsms.cluster import Cluster
+
+            self.cluster = Cluster(self, config.cluster.nodeId, config.storage.database)
+            self.cluster.setServiceParent(self)
         knownStationActions = {a for actions in STATION_ACTIONS.values() for a in actions}
         for plugin in plugins.values():
             knownStationActions.update(plugin.stationActions)
@@ -237,7 +243,17 @@ class CentralSystemService(MultiService):
         )
         d.addCallback(session.start)
         self.publish(StationConnected(chargePointId))
+        self._inCluster("stationArrived", chargePointId)
         return session
+
+    def _inCluster(self, method: str, chargePointId: str) -> None:
+        if self.cluster is not None:
+            d = ensureDeferred(getattr(self.cluster, method)(chargePointId))
+            d.addErrback(
+                lambda f: self.log.failure(
+                    "Cluster presence of {chargePointId}", f, chargePointId=chargePointId
+                )
+            )
 
     def stationDisconnected(self, session: ChargePointSession) -> None:
         """
@@ -246,6 +262,7 @@ class CentralSystemService(MultiService):
         if self.registry.unregister(session):
             self.log.info("{chargePointId} disconnected", chargePointId=session.chargePointId)
             self.publish(StationDisconnected(session.chargePointId))
+            self._inCluster("stationLeft", session.chargePointId)
         session.connectionLost()
         if self._drained is not None and not len(self.registry) and not self._drained.called:
             self._drained.callback(None)
@@ -253,15 +270,61 @@ class CentralSystemService(MultiService):
     def session(self, chargePointId: str) -> ChargePointSession | None:
         return self.registry.get(chargePointId)
 
+    def publish(self, event: Any) -> None:
+        """
+        See L{ICentralSystem.publish}: observers on every node get it.
+        """
+        self.events.publish(event)
+        if self.cluster is not None:
+            self.cluster.broadcast(event)
+
+    async def connectedStations(self) -> set[str]:
+        """
+        @return: the stations connected to this node or, in a cluster, to any live node.
+        """
+        here = {session.chargePointId for session in self.registry}
+        if self.cluster is None:
+            return here
+        return here | await self.cluster.connectedStations()
+
+    async def isConnected(self, chargePointId: str) -> bool:
+        """
+        @return: whether the station is connected to this node or another live one.
+        """
+        if self.registry.get(chargePointId) is not None:
+            return True
+        return self.cluster is not None and await self.cluster.locate(chargePointId) is not None
+
+    async def disconnect(self, chargePointId: str, reason: str) -> None:
+        """
+        Close the station's connection, on whichever node holds it.
+        """
+        session = self.registry.get(chargePointId)
+        if session is not None:
+            session.close(1000, reason)
+        elif self.cluster is not None:
+            node = await self.cluster.locate(chargePointId)
+            if node is not None:
+                await self.cluster.evict(node, chargePointId, reason)
+
     # Calls to stations
 
     def call(self, chargePointId: str, action: str, payload: dict[str, Any]) -> Deferred:
         """
-        See L{ICentralSystem.call}.
+        See L{ICentralSystem.call}: a station connected to another node is
+        called through that node.
         """
-        return ensureDeferred(self._call(chargePointId, action, payload))
+        return ensureDeferred(self._call(chargePointId, action, payload, forward=True))
 
-    async def _call(self, chargePointId: str, action: str, payload: dict[str, Any]) -> Any:
+    def callHere(self, chargePointId: str, action: str, payload: dict[str, Any]) -> Deferred:
+        """
+        Call a station only if it is connected to this node.
+        """
+        return ensureDeferred(self._call(chargePointId, action, payload, forward=False))
+
+    async def _call(
+        self, chargePointId: str, action: str, payload: dict[str, Any], forward: bool
+    ) -> Any:
         owner = self._centralOwners.get(action)
         if owner is None:
             raise UnknownAction(f"{action!r} is not an action the central system sends")
@@ -273,6 +336,10 @@ class CentralSystemService(MultiService):
             except OcppError as e:
                 raise PayloadInvalid(e.description, e.errorCode) from None
         session = self.registry.get(chargePointId)
+        if session is None and forward and self.cluster is not None:
+            node = await self.cluster.locate(chargePointId)
+            if node is not None and node != self.cluster.nodeId:
+                return await self.cluster.forward(node, chargePointId, action, payload)
         if session is None:
             assert self.store is not None
             if await self.store.getChargePoint(chargePointId) is None:

@@ -628,6 +628,49 @@ async def test_messageLogKeepsOrderLimitsAndPrunes(store):
     assert await store.listMessages("CP2", 10) == []
 
 
+# Cluster
+
+
+@pytest_twisted.ensureDeferred
+async def test_presenceFollowsLiveNodes(store):
+    """
+    Presence says which live node holds a station; a station that moves
+    reports the node it left; a node whose lease ran out holds nothing; a
+    stale node cannot clear a presence that moved on.
+    """
+    await store.renewNode("A", at(30))
+    await store.renewNode("B", at(30))
+    assert await store.setPresence("CP1", "A", at(1)) is None
+    assert await store.setPresence("CP2", "A", at(1)) is None
+    assert await store.locate("CP1", at(2)) == "A"
+    assert await store.setPresence("CP1", "B", at(3)) == "A"
+    await store.clearPresence("CP1", "A")
+    assert await store.locate("CP1", at(4)) == "B"
+    assert await store.listPresence(at(4)) == {"CP1": "B", "CP2": "A"}
+    await store.renewNode("B", at(60))
+    assert await store.locate("CP2", at(31)) is None
+    assert await store.listPresence(at(31)) == {"CP1": "B"}
+    await store.clearPresence("CP1", "B")
+    assert await store.locate("CP1", at(32)) is None
+    await store.setPresence("CP3", "B", at(33))
+    await store.removeNode("B")
+    assert await store.listPresence(at(34)) == {}
+
+
+@pytest_twisted.ensureDeferred
+async def test_clusterMessages(store):
+    """
+    A kept message body can be taken by id until it is pruned.
+    """
+    first = await store.putClusterMessage('{"big": 1}', at(1))
+    second = await store.putClusterMessage("x" * 20000, at(5))
+    assert await store.getClusterMessage(first) == '{"big": 1}'
+    assert await store.getClusterMessage(second) == "x" * 20000
+    await store.pruneClusterMessages(at(2))
+    assert await store.getClusterMessage(first) is None
+    assert await store.getClusterMessage(second) is not None
+
+
 # Opening and migrating
 
 

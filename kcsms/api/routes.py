@@ -173,7 +173,7 @@ class OperatorApi:
         return {
             "id": chargePointId,
             "registration": chargePoint.registration if chargePoint is not None else None,
-            "connected": self.centralSystem.session(chargePointId) is not None,
+            "connected": await self.centralSystem.isConnected(chargePointId),
             "chargePointVendor": boot.chargePointVendor if boot else None,
             "chargePointModel": boot.chargePointModel if boot else None,
             "chargePointSerialNumber": boot.chargePointSerialNumber if boot else None,
@@ -195,7 +195,7 @@ class OperatorApi:
         @raise ApiError: 404 when it is neither.
         """
         chargePoint = await self._store.getChargePoint(chargePointId)
-        if chargePoint is None and self.centralSystem.session(chargePointId) is None:
+        if chargePoint is None and not await self.centralSystem.isConnected(chargePointId):
             raise ApiError(404, "NotFound", f"no charge point {chargePointId!r}")
         return chargePoint  # type: ignore[no-any-return]
 
@@ -209,7 +209,7 @@ class OperatorApi:
     )
     async def listChargePoints(self, request: Request) -> tuple[int, Any]:
         registered = {cp.chargePointId: cp for cp in await self._store.listChargePoints()}
-        connected = {session.chargePointId for session in self.centralSystem.registry}
+        connected = await self.centralSystem.connectedStations()
         return 200, [
             await self._chargePointJson(chargePointId, registered.get(chargePointId))
             for chargePointId in sorted(registered.keys() | connected)
@@ -261,9 +261,8 @@ class OperatorApi:
     )
     async def deleteChargePoint(self, request: Request, chargePointId: str) -> tuple[int, Any]:
         deleted = await self._store.deleteChargePoint(chargePointId)
-        session = self.centralSystem.session(chargePointId)
-        if session is not None:
-            session.close(1000, "removed by the operator")
+        if await self.centralSystem.isConnected(chargePointId):
+            await self.centralSystem.disconnect(chargePointId, "removed by the operator")
         elif not deleted:
             raise ApiError(404, "NotFound", f"no charge point {chargePointId!r}")
         return 204, None

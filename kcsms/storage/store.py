@@ -630,6 +630,74 @@ def pruneMessages_txn(before: datetime) -> Interaction[int]:
     return len(rows)
 
 
+# Cluster
+
+
+def renewNode_txn(nodeId: str, leaseUntil: datetime) -> Interaction[None]:
+    yield Query(
+        "INSERT INTO nodes (node_id, lease_until) VALUES (?, ?)"
+        " ON CONFLICT (node_id) DO UPDATE SET lease_until = excluded.lease_until",
+        (nodeId, formatTimestamp(leaseUntil)),
+    )
+
+
+def removeNode_txn(nodeId: str) -> Interaction[None]:
+    yield Query("DELETE FROM presence WHERE node_id = ?", (nodeId,))
+    yield Query("DELETE FROM nodes WHERE node_id = ?", (nodeId,))
+
+
+def setPresence_txn(chargePointId: str, nodeId: str, at: datetime) -> Interaction[str | None]:
+    rows = yield Query("SELECT node_id FROM presence WHERE charge_point_id = ?", (chargePointId,))
+    yield Query(
+        "INSERT INTO presence (charge_point_id, node_id, connected_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (charge_point_id) DO UPDATE"
+        " SET node_id = excluded.node_id, connected_at = excluded.connected_at",
+        (chargePointId, nodeId, formatTimestamp(at)),
+    )
+    return rows[0][0] if rows else None
+
+
+def clearPresence_txn(chargePointId: str, nodeId: str) -> Interaction[None]:
+    yield Query(
+        "DELETE FROM presence WHERE charge_point_id = ? AND node_id = ?", (chargePointId, nodeId)
+    )
+
+
+_LIVE_PRESENCE = (
+    "SELECT p.charge_point_id, p.node_id FROM presence p"
+    " JOIN nodes n ON n.node_id = p.node_id WHERE n.lease_until > ?"
+)
+
+
+def locate_txn(chargePointId: str, now: datetime) -> Interaction[str | None]:
+    rows = yield Query(
+        _LIVE_PRESENCE + " AND p.charge_point_id = ?", (formatTimestamp(now), chargePointId)
+    )
+    return rows[0][1] if rows else None
+
+
+def listPresence_txn(now: datetime) -> Interaction[dict[str, str]]:
+    rows = yield Query(_LIVE_PRESENCE, (formatTimestamp(now),))
+    return dict(rows)
+
+
+def putClusterMessage_txn(body: str, at: datetime) -> Interaction[int]:
+    rows = yield Query(
+        "INSERT INTO cluster_messages (body, created_at) VALUES (?, ?) RETURNING id",
+        (body, formatTimestamp(at)),
+    )
+    return rows[0][0]  # type: ignore[no-any-return]
+
+
+def getClusterMessage_txn(messageId: int) -> Interaction[str | None]:
+    rows = yield Query("SELECT body FROM cluster_messages WHERE id = ?", (messageId,))
+    return rows[0][0] if rows else None
+
+
+def pruneClusterMessages_txn(before: datetime) -> Interaction[None]:
+    yield Query("DELETE FROM cluster_messages WHERE created_at < ?", (formatTimestamp(before),))
+
+
 @implementer(IStore)
 class Store:
     """
@@ -771,6 +839,35 @@ class Store:
 
     def pruneMessages(self, before: datetime) -> Deferred[int]:
         return self._runner.run(pruneMessages_txn(before))
+
+    # IClusterStore
+
+    def renewNode(self, nodeId: str, leaseUntil: datetime) -> Deferred[None]:
+        return self._runner.run(renewNode_txn(nodeId, leaseUntil))
+
+    def removeNode(self, nodeId: str) -> Deferred[None]:
+        return self._runner.run(removeNode_txn(nodeId))
+
+    def setPresence(self, chargePointId: str, nodeId: str, at: datetime) -> Deferred[str | None]:
+        return self._runner.run(setPresence_txn(chargePointId, nodeId, at))
+
+    def clearPresence(self, chargePointId: str, nodeId: str) -> Deferred[None]:
+        return self._runner.run(clearPresence_txn(chargePointId, nodeId))
+
+    def locate(self, chargePointId: str, now: datetime) -> Deferred[str | None]:
+        return self._runner.run(locate_txn(chargePointId, now))
+
+    def listPresence(self, now: datetime) -> Deferred[dict[str, str]]:
+        return self._runner.run(listPresence_txn(now))
+
+    def putClusterMessage(self, body: str, at: datetime) -> Deferred[int]:
+        return self._runner.run(putClusterMessage_txn(body, at))
+
+    def getClusterMessage(self, messageId: int) -> Deferred[str | None]:
+        return self._runner.run(getClusterMessage_txn(messageId))
+
+    def pruneClusterMessages(self, before: datetime) -> Deferred[None]:
+        return self._runner.run(pruneClusterMessages_txn(before))
 
     def close(self) -> Deferred[None]:
         return self._runner.close()

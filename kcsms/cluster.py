@@ -1,0 +1,337 @@
+"""
+Several kcsms nodes sharing one PostgreSQL database.
+
+Nodes share state only through PostgreSQL: each node renews a lease; the
+presence table says which node holds each station's socket; requests
+between nodes (a call for a station connected elsewhere, "close your stale
+socket", events for observers) travel by LISTEN/NOTIFY, one channel per node
+plus one for events.  A body too large for a notification is kept in the
+database and the notification carries its id.
+"""
+
+import dataclasses
+import hashlib
+import json
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+from twisted.application.service import Service
+from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+from txpostgres import txpostgres
+
+from kcsms import errors, events, model
+from kcsms.timestamps import formatTimestamp, parseTimestamp
+
+__all__ = ["Cluster", "channelFor", "encodeValue", "decodeValue"]
+
+#: Seconds a node's lease lasts, and how often it is renewed.
+LEASE = 30.0
+RENEW_INTERVAL = 10.0
+#: Seconds a forwarded call waits beyond [ocpp] call_timeout.
+FORWARD_MARGIN = 5.0
+#: The largest notification payload sent inline (PostgreSQL's limit is 8000 bytes).
+MAX_INLINE = 7000
+#: Seconds kept message bodies are kept.
+MESSAGE_KEEP = 3600.0
+
+EVENTS_CHANNEL = "kcsms_events"
+
+_VALUE_TYPES = {
+    cls.__name__: cls
+    for module in (events, model)
+    for cls in vars(module).values()
+    if isinstance(cls, type) and dataclasses.is_dataclass(cls)
+}
+_CALL_ERRORS = {
+    cls.__name__: cls
+    for cls in vars(errors).values()
+    if isinstance(cls, type) and issubclass(cls, errors.CallFailed)
+}
+
+
+def channelFor(nodeId: str) -> str:
+    """
+    @return: the NOTIFY channel of a node (an identifier whatever its id).
+    """
+    return "kcsms_node_" + hashlib.sha256(nodeId.encode()).hexdigest()[:24]
+
+
+def encodeValue(value: Any) -> Any:
+    """
+    Turn an event (or any value object of kcsms.model) into JSON-able data.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            "__type__": type(value).__name__,
+            **{f.name: encodeValue(getattr(value, f.name)) for f in dataclasses.fields(value)},
+        }
+    if isinstance(value, datetime):
+        return {"__time__": formatTimestamp(value)}
+    if isinstance(value, list | tuple):
+        return [encodeValue(item) for item in value]
+    return value
+
+
+def decodeValue(data: Any) -> Any:
+    """
+    The inverse of L{encodeValue}.
+    """
+    if isinstance(data, dict):
+        if "__time__" in data:
+            return parseTimestamp(data["__time__"])
+        fields = {name: decodeValue(item) for name, item in data.items() if name != "__type__"}
+        kind = _VALUE_TYPES[data["__type__"]]
+        for field in dataclasses.fields(kind):
+            if isinstance(fields.get(field.name), list) and "tuple" in str(field.type):
+                fields[field.name] = tuple(fields[field.name])
+        return kind(**fields)
+    if isinstance(data, list):
+        return [decodeValue(item) for item in data]
+    return data
+
+
+def _failureBody(error: Exception) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": type(error).__name__, "message": str(error)}
+    for name in ("errorCode", "errorDescription", "errorDetails", "payload"):
+        if hasattr(error, name):
+            body[name] = getattr(error, name)
+    return body
+
+
+def _failureFrom(body: dict[str, Any]) -> errors.CallFailed:
+    kind = _CALL_ERRORS.get(body["error"], errors.CallFailed)
+    if kind is errors.CallErrorReceived:
+        return errors.CallErrorReceived(
+            body["errorCode"], body["errorDescription"], body["errorDetails"]
+        )
+    if kind is errors.PayloadInvalid:
+        return errors.PayloadInvalid(body["message"], body["errorCode"])
+    if kind is errors.ResponseInvalid:
+        return errors.ResponseInvalid(body["message"], body["payload"])
+    return kind(body["message"])
+
+
+class Cluster(Service):
+    """
+    This node's part in a cluster.
+
+    @param centralSystem: the L{kcsms.service.CentralSystemService} of this node.
+    @param nodeId: this node's id, unique in the cluster.
+    @param url: the PostgreSQL URL the nodes share.
+    """
+
+    log = Logger()
+
+    def __init__(self, centralSystem: Any, nodeId: str, url: str) -> None:
+        self.centralSystem = centralSystem
+        self.nodeId = nodeId
+        self._url = url
+        self._listener: Any = None
+        self._pending: dict[str, Deferred[Any]] = {}
+        self._renewal = LoopingCall(lambda: ensureDeferred(self._renew()))
+        self._renewal.clock = centralSystem.clock
+
+    def _now(self) -> datetime:
+        return self.centralSystem.now()  # type: ignore[no-any-return]
+
+    # Service
+
+    def startService(self) -> None:
+        super().startService()
+        d = self._renewal.start(RENEW_INTERVAL, now=True)
+        d.addErrback(lambda f: self.log.failure("Renewing the cluster lease", f))
+
+    def stopService(self) -> Deferred[None]:
+        super().stopService()
+        if self._renewal.running:
+            self._renewal.stop()
+        return ensureDeferred(self._stop())
+
+    async def _stop(self) -> None:
+        for d in list(self._pending.values()):
+            d.errback(errors.NotConnected(f"node {self.nodeId} is stopping"))
+        try:
+            await self.centralSystem.store.removeNode(self.nodeId)
+        except Exception:
+            self.log.failure("Leaving the cluster")
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    async def _renew(self) -> None:
+        store = self.centralSystem.store
+        try:
+            await store.renewNode(self.nodeId, self._now() + timedelta(seconds=LEASE))
+            await store.pruneClusterMessages(self._now() - timedelta(seconds=MESSAGE_KEEP))
+        except Exception:
+            self.log.failure("Renewing the lease of node {nodeId}", nodeId=self.nodeId)
+        try:
+            if self._listener is None:
+                await self._listen()
+            else:
+                await self._listener.runOperation("SELECT 1")
+        except Exception as e:
+            self.log.warn("The cluster listener is down ({problem}); reconnecting", problem=e)
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
+
+    async def _listen(self) -> None:
+        listener = txpostgres.Connection(reactor=self.centralSystem._reactor)
+        await listener.connect(self._url)
+        listener.addNotifyObserver(self._notified)
+        for channel in (channelFor(self.nodeId), EVENTS_CHANNEL):
+            await listener.runOperation(f"LISTEN {channel}")
+        self._listener = listener
+        self.log.info("Node {nodeId} is in the cluster", nodeId=self.nodeId)
+
+    # Messages between nodes
+
+    async def _send(self, channel: str, body: dict[str, Any]) -> None:
+        text = json.dumps(body)
+        if len(text.encode()) > MAX_INLINE:
+            messageId = await self.centralSystem.store.putClusterMessage(text, self._now())
+            text = json.dumps({"ref": messageId})
+        if self._listener is None:
+            await self._listen()
+        await self._listener.runOperation("SELECT pg_notify(%s, %s)", (channel, text))
+
+    def _notified(self, notify: Any) -> Deferred[None]:
+        return ensureDeferred(self._received(notify.payload))
+
+    async def _received(self, text: str) -> None:
+        try:
+            body = json.loads(text)
+            if "ref" in body:
+                kept = await self.centralSystem.store.getClusterMessage(body["ref"])
+                if kept is None:
+                    return
+                body = json.loads(kept)
+            await getattr(self, f"_received_{body['type']}")(body)
+        except Exception:
+            self.log.failure("Handling a cluster message {text!r}", text=text[:200])
+
+    async def _received_call(self, body: dict[str, Any]) -> None:
+        reply: dict[str, Any] = {"type": "answer", "requestId": body["requestId"]}
+        try:
+            reply["payload"] = await self.centralSystem.callHere(
+                body["chargePointId"], body["action"], body["payload"]
+            )
+        except errors.CallFailed as e:
+            reply["failure"] = _failureBody(e)
+        await self._send(channelFor(body["replyTo"]), reply)
+
+    async def _received_answer(self, body: dict[str, Any]) -> None:
+        d = self._pending.pop(body["requestId"], None)
+        if d is None:
+            return
+        if "failure" in body:
+            d.errback(_failureFrom(body["failure"]))
+        else:
+            d.callback(body["payload"])
+
+    async def _received_evict(self, body: dict[str, Any]) -> None:
+        session = self.centralSystem.session(body["chargePointId"])
+        if session is not None:
+            self.log.info(
+                "{chargePointId} moved to node {node}; closing its stale connection here",
+                chargePointId=body["chargePointId"],
+                node=body["node"],
+            )
+            session.close(1000, body.get("reason", "connected to another node"))
+
+    async def _received_event(self, body: dict[str, Any]) -> None:
+        if body["node"] != self.nodeId:
+            self.centralSystem.events.publish(decodeValue(body["event"]))
+
+    # What the central system asks
+
+    async def stationArrived(self, chargePointId: str) -> None:
+        """
+        This node now holds the station's socket: tell the node that held it.
+        """
+        previous = await self.centralSystem.store.setPresence(
+            chargePointId, self.nodeId, self._now()
+        )
+        if previous is not None and previous != self.nodeId:
+            await self.evict(previous, chargePointId, "connected to another node")
+
+    async def stationLeft(self, chargePointId: str) -> None:
+        await self.centralSystem.store.clearPresence(chargePointId, self.nodeId)
+
+    async def evict(self, nodeId: str, chargePointId: str, reason: str) -> None:
+        """
+        Have C{nodeId} close its connection of the station.
+        """
+        await self._send(
+            channelFor(nodeId),
+            {
+                "type": "evict",
+                "chargePointId": chargePointId,
+                "node": self.nodeId,
+                "reason": reason,
+            },
+        )
+
+    async def locate(self, chargePointId: str) -> str | None:
+        """
+        @return: the live node holding the station's socket, or L{None}.
+        """
+        return await self.centralSystem.store.locate(chargePointId, self._now())  # type: ignore[no-any-return]
+
+    async def connectedStations(self) -> set[str]:
+        """
+        @return: the stations connected to any live node.
+        """
+        return set(await self.centralSystem.store.listPresence(self._now()))
+
+    async def forward(
+        self, nodeId: str, chargePointId: str, action: str, payload: dict[str, Any]
+    ) -> Any:
+        """
+        Have C{nodeId} call a station it holds, and wait for the outcome.
+
+        @raise kcsms.errors.CallFailed: as the call failed there, or
+            L{kcsms.errors.CallTimeout} when the node does not answer.
+        """
+        requestId = str(uuid4())
+        answer: Deferred[Any] = Deferred()
+        self._pending[requestId] = answer
+        try:
+            await self._send(
+                channelFor(nodeId),
+                {
+                    "type": "call",
+                    "requestId": requestId,
+                    "replyTo": self.nodeId,
+                    "chargePointId": chargePointId,
+                    "action": action,
+                    "payload": payload,
+                },
+            )
+            timeout = self.centralSystem.config.ocpp.callTimeout + FORWARD_MARGIN
+            answer.addTimeout(timeout, self.centralSystem.clock)
+            try:
+                return await answer
+            except Exception as e:
+                if isinstance(e, errors.CallFailed):
+                    raise
+                raise errors.CallTimeout(
+                    f"node {nodeId} did not answer {action} for {chargePointId}"
+                ) from None
+        finally:
+            self._pending.pop(requestId, None)
+
+    def broadcast(self, event: Any) -> None:
+        """
+        Deliver an event to the observers of every other node.
+        """
+        d = ensureDeferred(
+            self._send(
+                EVENTS_CHANNEL, {"type": "event", "node": self.nodeId, "event": encodeValue(event)}
+            )
+        )
+        d.addErrback(lambda f: self.log.failure("Broadcasting {event!r}", f, event=event))
