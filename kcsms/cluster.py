@@ -17,7 +17,7 @@ from typing import Any
 from uuid import uuid4
 
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.defer import Deferred, ensureDeferred, succeed
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from txpostgres import txpostgres
@@ -130,6 +130,7 @@ class Cluster(Service):
         self.nodeId = nodeId
         self._url = url
         self._listener: Any = None
+        self._waitingForListener: list[Deferred[None]] = []
         self._pending: dict[str, Deferred[Any]] = {}
         self._renewal = LoopingCall(lambda: ensureDeferred(self._renew()))
         self._renewal.clock = centralSystem.clock
@@ -187,6 +188,20 @@ class Cluster(Service):
             await listener.runOperation(f"LISTEN {channel}")
         self._listener = listener
         self.log.info("Node {nodeId} is in the cluster", nodeId=self.nodeId)
+        waiting, self._waitingForListener = self._waitingForListener, []
+        for d in waiting:
+            d.callback(None)
+
+    def whenListening(self) -> Deferred[None]:
+        """
+        @return: a Deferred that fires once this node receives other nodes'
+            requests and events (events published before are not delivered here).
+        """
+        if self._listener is not None:
+            return succeed(None)
+        d: Deferred[None] = Deferred()
+        self._waitingForListener.append(d)
+        return d
 
     # Messages between nodes
 

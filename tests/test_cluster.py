@@ -1,0 +1,143 @@
+"""
+Tests for L{kcsms.cluster}: two central systems in this process sharing
+one PostgreSQL database, with stations and API requests on real sockets.
+"""
+
+from datetime import UTC, datetime
+
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.defer import ensureDeferred
+from twisted.internet.task import deferLater
+
+from kcsms import makeService
+from kcsms.cluster import decodeValue, encodeValue
+from kcsms.config import fromString
+from kcsms.errors import CallErrorReceived, NotConnected, PayloadInvalid
+from kcsms.events import BootNotificationReceived, MeterValuesReceived
+from kcsms.model import BootInfo, ChargePoint, MeterValue, SampledValue
+from tests.clients import Station, http
+
+BOOT = {"chargePointVendor": "Acme", "chargePointModel": "One"}
+
+
+def test_eventsSurviveEncoding():
+    """
+    Events cross nodes as JSON and come back equal, nested values and times included.
+    """
+    now = datetime(2026, 11, 28, 10, 0, 0, 123000, tzinfo=UTC)
+    for event in [
+        BootNotificationReceived(
+            "CP1", "Accepted", ChargePoint("CP1", "Accepted", BootInfo("A", "B"), now, now)
+        ),
+        BootNotificationReceived("CP2", "Rejected", None),
+        MeterValuesReceived("CP1", 1, None, [MeterValue(now, (SampledValue("1", unit="Wh"),))]),
+    ]:
+        assert decodeValue(encodeValue(event)) == event
+
+
+async def until(condition, seconds=10):
+    """
+    Wait until C{condition()} is true.
+    """
+    for _ in range(int(seconds / 0.05)):
+        if await condition():
+            return
+        await deferLater(reactor, 0.05, lambda: None)
+    raise AssertionError("the condition did not become true in time")
+
+
+class Node:
+    def __init__(self, url, nodeId):
+        self.service = makeService(
+            fromString(
+                f"[ocpp]\nendpoint = tcp:0:interface=127.0.0.1\ncall_timeout = 2\n"
+                f"[storage]\ndatabase = {url}\npool_size = 2\n"
+                f"[api]\nendpoint = tcp:0:interface=127.0.0.1\n[cluster]\nnode_id = {nodeId}\n"
+            ),
+            reactor,
+        )
+        self.service.startService()
+        self.ocppPort = self.service.listening["ocpp"][0].getHost().port
+        self.apiPort = self.service.listening["api"][0].getHost().port
+
+    def api(self, method, path, body=None):
+        return ensureDeferred(http(method, f"http://127.0.0.1:{self.apiPort}/api/v1{path}", body))
+
+    async def located(self, chargePointId, nodeId):
+        return await self.service.cluster.locate(chargePointId) == nodeId
+
+
+@pytest_twisted.ensureDeferred
+async def test_callsEventsAndMovesAcrossNodes(postgresUrl):
+    """
+    A station on node A is called through node B (answers, CALLERRORs and
+    refusals alike), B's observers see A's events, and when the station
+    reconnects to B, A closes its stale socket and B calls it directly.
+    """
+    a, b = Node(postgresUrl, "A"), Node(postgresUrl, "B")
+    seenOnB = []
+    b.service.subscribe(seenOnB.append)
+    try:
+        await a.service.cluster.whenListening()
+        await b.service.cluster.whenListening()
+        station = await Station(a.ocppPort, "CP001").connect()
+        await station.call("BootNotification", BOOT)
+        await until(lambda: b.located("CP001", "A"))
+
+        pending = b.service.call("CP001", "Reset", {"type": "Soft"})
+        call = await station.nextCall()
+        station.answer(call, {"status": "Accepted"})
+        assert await pending == {"status": "Accepted"}
+
+        pending = b.api("POST", "/chargepoints/CP001/calls/UnlockConnector", {"connectorId": 1})
+        call = await station.nextCall()
+        station.send([4, call[1], "NotSupported", "no lock", {}])
+        status, body = await pending
+        assert (status, body.get("errorCode")) == (502, "NotSupported"), body
+        pending = b.service.call("CP001", "Reset", {"type": "Hard"})
+        call = await station.nextCall()
+        station.send([4, call[1], "InternalError", "busy", {"retry": True}])
+        try:
+            await pending
+        except CallErrorReceived as e:
+            assert (e.errorCode, e.errorDescription, e.errorDetails) == (
+                "InternalError",
+                "busy",
+                {"retry": True},
+            )
+        else:
+            raise AssertionError("the CALLERROR was not passed on")
+        status, body = await b.api("GET", "/chargepoints/CP001")
+        assert (status, body["connected"]) == (200, True)
+
+        try:
+            await b.service.call("CP001", "Reset", {"type": "Never"})
+        except PayloadInvalid:
+            pass
+        else:
+            raise AssertionError("an invalid payload was forwarded")
+
+        async def bootSeen():
+            return any(isinstance(e, BootNotificationReceived) for e in seenOnB)
+
+        await until(bootSeen)
+
+        moved = await Station(b.ocppPort, "CP001").connect()
+        await station.factory.closed.addTimeout(10, reactor)
+        await until(lambda: a.located("CP001", "B"))
+        pending = a.service.call("CP001", "ClearCache", {})
+        call = await moved.nextCall()
+        moved.answer(call, {"status": "Rejected"})
+        assert await pending == {"status": "Rejected"}
+        await moved.close()
+        await until(lambda: a.located("CP001", None))
+        try:
+            await a.service.call("CP001", "ClearCache", {})
+        except NotConnected:
+            pass
+        else:
+            raise AssertionError("a disconnected station was called")
+    finally:
+        await a.service.stopService()
+        await b.service.stopService()
