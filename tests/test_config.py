@@ -35,6 +35,17 @@ def test_postgresqlDatabase():
     assert config.storage.poolSize == 9
 
 
+def test_nodeIdDefaultsToHostAndPid():
+    """
+    Without C{[cluster] node_id} a node is named after its host and process.
+    """
+    import os
+    import socket
+
+    assert fromString("").cluster.nodeId == f"{socket.gethostname()}-{os.getpid()}"
+    assert fromString("[cluster]\nnode_id = eu-1\n").cluster.nodeId == "eu-1"
+
+
 def test_emptyApiEndpointDisablesTheApi():
     """
     C{[api] endpoint} may be empty: no API.
@@ -98,6 +109,7 @@ colour = blue
         ("[storage]\ndatabase = mysql://x", "[storage] database:"),
         ("[storage]\ndatabase = postgresql://host", "[storage] database:"),
         ("[storage]\npool_size = none", "[storage] pool_size:"),
+        ("[cluster]\nnode_id = two words", "[cluster] node_id:"),
         ("[profiles]\nenabled = SmartCharging", "[profiles] enabled:"),
         ("[profiles]\nenabled = Core, Core", "[profiles] enabled:"),
         ("[bogus]\nport = 1", "[bogus]:"),

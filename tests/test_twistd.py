@@ -14,6 +14,7 @@ import pytest
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.defer import ensureDeferred
+from twisted.internet.task import deferLater
 
 from tests.clients import Station, http
 
@@ -304,3 +305,90 @@ async def test_readmeEmbeddingExampleRuns(tmp_path):
     lines = output.read_text().splitlines()
     assert "booted CP042 Accepted" in lines
     assert f"charging {transactionId}" in lines
+
+
+@pytest_twisted.ensureDeferred
+async def test_twoNodesShareOnePostgresDatabase(tmp_path, postgresUrl):
+    """
+    Two real nodes on one PostgreSQL database: a station on node A is called
+    through node B's API; A is killed, the station reconnects to B and is
+    callable through B and through A's replacement.
+    """
+    storage = f"[storage]\ndatabase = {postgresUrl}\n"
+
+    def node(name):
+        directory = tmp_path / name
+        directory.mkdir()
+        server = Kcsms(directory, "")
+        server.configPath.write_text(
+            server.configPath.read_text().replace(
+                "[storage]\ndatabase = sqlite:var/kcsms.sqlite\n", storage
+            )
+        )
+        server.run()
+        return server
+
+    async def callThrough(server, station, action, payload, answer):
+        pending = ensureDeferred(
+            http(
+                "POST",
+                f"http://127.0.0.1:{server.apiPort}/api/v1/chargepoints/CP001/calls/{action}",
+                payload,
+            )
+        )
+        call = await station.nextCall()
+        assert call[2:] == [action, payload]
+        station.answer(call, answer)
+        assert await pending == (200, {"payload": answer})
+
+    async def connected(server):
+        url = f"http://127.0.0.1:{server.apiPort}/api/v1/chargepoints/CP001"
+        for _ in range(100):
+            status, body = await http("GET", url)
+            if status == 200 and body["connected"]:
+                return
+            await deferLater(reactor, 0.1, lambda: None)
+        raise AssertionError(f"CP001 is not connected according to {url}")
+
+    a, b = node("a"), node("b")
+    replacement = None
+    try:
+        station = await Station(a.port, "CP001").connect()
+        await station.call("BootNotification", {"chargePointVendor": "A", "chargePointModel": "B"})
+        await connected(b)
+        await callThrough(b, station, "Reset", {"type": "Soft"}, {"status": "Accepted"})
+
+        a.process.kill()
+        a.process.wait(timeout=30)
+        await station.factory.closed.addTimeout(10, reactor)
+        station = await Station(b.port, "CP001").connect()
+        await callThrough(b, station, "ClearCache", {}, {"status": "Accepted"})
+        replacement = node("a2")
+        await connected(replacement)
+        await callThrough(replacement, station, "ClearCache", {}, {"status": "Rejected"})
+    finally:
+        for server in (a, b, replacement):
+            if server is not None:
+                server.stop()
+
+
+def test_unreachableDatabaseExits(tmp_path):
+    """
+    A PostgreSQL server that refuses the connection stops twistd with a
+    non-zero exit and a line naming the database.
+    """
+    server = Kcsms(tmp_path, "")
+    server.configPath.write_text(
+        server.configPath.read_text().replace(
+            "database = sqlite:var/kcsms.sqlite",
+            "database = postgresql://kcsms:pw@127.0.0.1:1/kcsms",
+        )
+    )
+    server.run(wait=False)
+    assert server.process.wait(timeout=30) != 0
+    output = server.output()
+    assert (
+        "[storage] database: cannot connect to postgresql://kcsms:***@127.0.0.1:1/kcsms" in output
+    )
+    assert ":pw@" not in output
+    server.stop()
