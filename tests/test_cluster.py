@@ -90,6 +90,14 @@ async def test_callsEventsAndMovesAcrossNodes(postgresUrl):
         station.answer(call, {"status": "Accepted"})
         assert await pending == {"status": "Accepted"}
 
+        # Too large for a NOTIFY both ways: kept in the database.
+        big = {"vendorId": "com.example", "data": "x" * 20000}
+        pending = b.service.call("CP001", "DataTransfer", big)
+        call = await station.nextCall()
+        assert call[3] == big
+        station.answer(call, {"status": "Accepted", "data": "y" * 20000})
+        assert await pending == {"status": "Accepted", "data": "y" * 20000}
+
         pending = b.api("POST", "/chargepoints/CP001/calls/UnlockConnector", {"connectorId": 1})
         call = await station.nextCall()
         station.send([4, call[1], "NotSupported", "no lock", {}])
