@@ -11,6 +11,7 @@ logged and never disturbs the station or the other observers.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from twisted.logger import Logger
 
@@ -24,6 +25,7 @@ __all__ = [
     "TransactionStarted",
     "TransactionStopped",
     "MeterValuesReceived",
+    "CallAnswered",
     "Event",
     "Observer",
     "EventBus",
@@ -82,6 +84,22 @@ class MeterValuesReceived:
     meterValues: Sequence[MeterValue]
 
 
+@dataclass(frozen=True)
+class CallAnswered:
+    """
+    A station answered a call of the central system's with a CALLRESULT
+    (through the API or the Python C{call}), on the node that holds it.
+
+    @ivar request: the payload sent.
+    @ivar response: the station's answer.
+    """
+
+    chargePointId: str
+    action: str
+    request: dict[str, Any]
+    response: dict[str, Any]
+
+
 Event = (
     StationConnected
     | StationDisconnected
@@ -90,6 +108,7 @@ Event = (
     | TransactionStarted
     | TransactionStopped
     | MeterValuesReceived
+    | CallAnswered
 )
 Observer = Callable[[Event], object]
 

@@ -33,7 +33,7 @@ from kcsms.errors import (
     UnknownAction,
     UnknownChargePoint,
 )
-from kcsms.events import EventBus, StationConnected, StationDisconnected
+from kcsms.events import CallAnswered, EventBus, StationConnected, StationDisconnected
 from kcsms.interfaces import ICentralSystem, IFeatureProfilePlugin, IStore
 from kcsms.messagelog import MessageLog
 from kcsms.model import CallRecord
@@ -354,6 +354,7 @@ class CentralSystemService(MultiService):
             await self._record(record, outcome=_OUTCOMES.get(type(e), "Invalid"), error=_errorOf(e))
             raise
         await self._record(record, response=response)
+        self.publish(CallAnswered(chargePointId, action, payload, response))
         return response
 
     async def _record(self, record: CallRecord, **outcome: Any) -> None:

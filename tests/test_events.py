@@ -6,6 +6,7 @@ observes, and the message log's batching, in memory on a fake clock.
 import json
 
 from kcsms.events import (
+    CallAnswered,
     BootNotificationReceived,
     MeterValuesReceived,
     StationConnected,
@@ -128,3 +129,27 @@ def test_messageLogIsPrunedAndFlushedAtStop():
     station.callResult("Heartbeat", {})
     centralSystem.service.messageLog.stopService()
     assert len(stored(centralSystem.store.listMessages("CP001", 10))) == 4
+
+
+def test_callAnsweredAfterItIsRecorded():
+    """
+    A call's CALLRESULT is published once recorded; a CALLERROR is not.
+    """
+    centralSystem = MemoryCentralSystem()
+    seen = []
+    centralSystem.service.subscribe(seen.append)
+    station = centralSystem.connect()
+    centralSystem.service.call("CP001", "ChangeConfiguration", {"key": "K", "value": "1"})
+    [call] = station.calls()
+    station.answer(call, {"status": "Accepted"})
+    failed = centralSystem.service.call("CP001", "ClearCache", {})
+    failed.addErrback(lambda f: None)
+    [call] = station.calls()
+    station.sendFrame([4, call[1], "GenericError", "", {}])
+    answered = [event for event in seen if isinstance(event, CallAnswered)]
+    assert answered == [
+        CallAnswered(
+            "CP001", "ChangeConfiguration", {"key": "K", "value": "1"}, {"status": "Accepted"}
+        )
+    ]
+    assert stored(centralSystem.store.listCalls("CP001"))[0].outcome == "Answered"
