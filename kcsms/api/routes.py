@@ -14,17 +14,7 @@ from twisted.web.server import Request
 
 from kcsms.api.resource import readJson
 from kcsms.api.router import ApiError, QueryParameter, route
-from kcsms.errors import (
-    CallErrorReceived,
-    CallFailed,
-    CallTimeout,
-    NotConnected,
-    PayloadInvalid,
-    ProfileDisabled,
-    ResponseInvalid,
-    UnknownAction,
-    UnknownChargePoint,
-)
+from kcsms.api.validation import callStation, checkFields, choice, optionalString, queryArgument
 from kcsms.model import (
     AUTHORIZATION_STATUSES,
     REGISTRATION_STATUSES,
@@ -44,17 +34,6 @@ MAX_ID_TAG_LENGTH = 20
 #: The most messages one request returns, and the default.
 MAX_MESSAGES = 10000
 DEFAULT_MESSAGES = 100
-
-#: How each way a call fails is answered.
-_CALL_FAILURES: dict[type[CallFailed], tuple[int, str]] = {
-    UnknownChargePoint: (404, "UnknownChargePoint"),
-    UnknownAction: (404, "UnknownAction"),
-    ProfileDisabled: (403, "ProfileDisabled"),
-    PayloadInvalid: (400, "PayloadInvalid"),
-    NotConnected: (409, "NotConnected"),
-    CallTimeout: (504, "CallTimeout"),
-    ResponseInvalid: (502, "ResponseInvalid"),
-}
 
 
 def _time(stamp: Any) -> str | None:
@@ -111,36 +90,6 @@ def _frame(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return text
-
-
-def _checkFields(body: dict[str, Any], allowed: set[str], required: set[str]) -> None:
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise ApiError(400, "BadRequest", f"unknown field {unknown[0]!r}")
-    missing = sorted(required - set(body))
-    if missing:
-        raise ApiError(400, "BadRequest", f"missing field {missing[0]!r}")
-
-
-def _optionalString(body: dict[str, Any], name: str, maxLength: int) -> str | None:
-    value = body.get(name)
-    if value is not None and (not isinstance(value, str) or not 0 < len(value) <= maxLength):
-        raise ApiError(
-            400, "BadRequest", f"{name} must be a string of 1 to {maxLength} characters or null"
-        )
-    return value
-
-
-def _choice(body: dict[str, Any], name: str, choices: tuple[str, ...]) -> str:
-    value = body[name]
-    if value not in choices:
-        raise ApiError(400, "BadRequest", f"{name} must be one of {', '.join(choices)}")
-    return value  # type: ignore[no-any-return]
-
-
-def _queryArgument(request: Request, name: str) -> str | None:
-    values = request.args.get(name.encode()) if request.args else None
-    return values[-1].decode("utf-8", "replace") if values else None
 
 
 class OperatorApi:
@@ -244,8 +193,8 @@ class OperatorApi:
                 f"a chargePointId has at most {MAX_CHARGEPOINT_ID_LENGTH} characters",
             )
         body = readJson(request)
-        _checkFields(body, {"registration"}, {"registration"})
-        registration = _choice(body, "registration", REGISTRATION_STATUSES)
+        checkFields(body, {"registration"}, {"registration"})
+        registration = choice(body, "registration", REGISTRATION_STATUSES)
         created = await self._store.setRegistration(chargePointId, registration)
         session = self.centralSystem.session(chargePointId)
         if session is not None:
@@ -284,22 +233,7 @@ class OperatorApi:
         requestBody="Payload",
     )
     async def postCall(self, request: Request, chargePointId: str, action: str) -> tuple[int, Any]:
-        payload = readJson(request)
-        try:
-            answer = await self.centralSystem.call(chargePointId, action, payload)
-        except CallErrorReceived as e:
-            raise ApiError(
-                502,
-                "CallError",
-                f"{chargePointId} answered {action} with {e.errorCode}",
-                errorCode=e.errorCode,
-                errorDescription=e.errorDescription,
-                errorDetails=e.errorDetails,
-            ) from None
-        except CallFailed as e:
-            status, error = _CALL_FAILURES[type(e)]
-            extra = {"errorCode": e.errorCode} if isinstance(e, PayloadInvalid) else {}
-            raise ApiError(status, error, str(e), **extra) from None
+        answer = await callStation(self.centralSystem, chargePointId, action, readJson(request))
         return 200, {"payload": answer}
 
     @route(
@@ -325,7 +259,7 @@ class OperatorApi:
         ),
     )
     async def listMessages(self, request: Request, chargePointId: str) -> tuple[int, Any]:
-        text = _queryArgument(request, "limit")
+        text = queryArgument(request, "limit")
         limit = DEFAULT_MESSAGES
         if text is not None:
             if not text.isdigit() or not 1 <= int(text) <= MAX_MESSAGES:
@@ -379,8 +313,8 @@ class OperatorApi:
         if not 0 < len(idTag) <= MAX_ID_TAG_LENGTH:
             raise ApiError(400, "BadRequest", f"an id tag has 1 to {MAX_ID_TAG_LENGTH} characters")
         body = readJson(request)
-        _checkFields(body, {"status", "expiryDate", "parentIdTag"}, {"status"})
-        status = _choice(body, "status", AUTHORIZATION_STATUSES)
+        checkFields(body, {"status", "expiryDate", "parentIdTag"}, {"status"})
+        status = choice(body, "status", AUTHORIZATION_STATUSES)
         expiryDate = body.get("expiryDate")
         if expiryDate is not None:
             try:
@@ -391,7 +325,7 @@ class OperatorApi:
                 raise ApiError(
                     400, "BadRequest", "expiryDate must be an ISO 8601 date-time or null"
                 )
-        parentIdTag = _optionalString(body, "parentIdTag", MAX_ID_TAG_LENGTH)
+        parentIdTag = optionalString(body, "parentIdTag", MAX_ID_TAG_LENGTH)
         tag = IdTag(idTag, status, expiryDate, parentIdTag)
         created = await self._store.putIdTag(tag)
         return (201 if created else 200), _idTag(tag)
@@ -422,11 +356,11 @@ class OperatorApi:
         ),
     )
     async def listTransactions(self, request: Request) -> tuple[int, Any]:
-        active = _queryArgument(request, "active")
+        active = queryArgument(request, "active")
         if active not in (None, "true", "false"):
             raise ApiError(400, "BadRequest", "active must be true or false")
         transactions = await self._store.listTransactions(
-            _queryArgument(request, "chargepoint"), None if active is None else active == "true"
+            queryArgument(request, "chargepoint"), None if active is None else active == "true"
         )
         return 200, [_transaction(transaction) for transaction in transactions]
 
