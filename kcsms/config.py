@@ -24,6 +24,8 @@ __all__ = [
     "StorageConfig",
     "ApiConfig",
     "ClusterConfig",
+    "TlsConfig",
+    "FilesConfig",
     "ProfilesConfig",
     "fromString",
     "fromFile",
@@ -57,6 +59,8 @@ class OcppConfig:
     heartbeatInterval: int = 300
     callTimeout: float = 60.0
     unknownChargePoints: str = "accept"
+    tlsEndpoints: tuple[str, ...] = ()
+    securityProfile: int = 0
 
 
 @dataclass(frozen=True)
@@ -77,10 +81,25 @@ class ApiConfig:
 
     @ivar endpoints: where it listens; empty disables it.
     @ivar token: when set, every request needs C{Authorization: Bearer <token>}.
+    @ivar tlsEndpoints: where it listens with TLS (C{[tls]}).
     """
 
     endpoints: tuple[str, ...] = ("tcp:8080:interface=127.0.0.1",)
     token: str = ""
+    tlsEndpoints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    """
+    C{[tls]}: the certificates of the C{tls_endpoint}s.
+
+    @ivar certificates: C{(certificate file, private key file)} pairs.
+    @ivar clientCa: the CA file client certificates must chain to, if any.
+    """
+
+    certificates: tuple[tuple[str, str], ...] = ()
+    clientCa: str | None = None
 
 
 def defaultNodeId() -> str:
@@ -100,12 +119,35 @@ class ClusterConfig:
 
 
 @dataclass(frozen=True)
+class FilesConfig:
+    """
+    C{[files]}: the files kcsms hosts for FirmwareManagement (firmware
+    images stations download, diagnostics they upload).
+
+    @ivar endpoints: where stations reach them over HTTP; empty: no HTTP.
+    @ivar publicUrl: the base URL of C{endpoints} in the addresses handed to
+        stations; empty: C{http://<host>:<port>} of the first one.
+    @ivar ftpEndpoints: where stations upload diagnostics over FTP; empty: no FTP.
+    @ivar ftpPublicUrl: the same for C{ftpEndpoints} (C{ftp://host:port}).
+    @ivar directory: where the files are kept.
+    @ivar maxFileSize: the largest file accepted, in bytes.
+    """
+
+    endpoints: tuple[str, ...] = ()
+    publicUrl: str = ""
+    ftpEndpoints: tuple[str, ...] = ()
+    ftpPublicUrl: str = ""
+    directory: str = "var/files"
+    maxFileSize: int = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class ProfilesConfig:
     """
     C{[profiles]} and the C{[profile:<Name>]} sections.
     """
 
-    enabled: tuple[str, ...] = ("Core",)
+    enabled: tuple[str, ...] = ("Core", "LocalAuthListManagement", "Reservation", "RemoteTrigger")
     options: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
 
     def optionsFor(self, name: str) -> Mapping[str, str]:
@@ -125,6 +167,8 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    files: FilesConfig = field(default_factory=FilesConfig)
     profiles: ProfilesConfig = field(default_factory=ProfilesConfig)
 
 
@@ -201,6 +245,40 @@ def _nodeId(text: str) -> str:
     return text
 
 
+def _securityProfile(text: str) -> int:
+    if text not in ("0", "1", "2", "3"):
+        raise ValueError("must be 0, 1, 2 or 3")
+    return int(text)
+
+
+def _certificates(text: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for line in text.splitlines():
+        files = line.split()
+        if len(files) > 2:
+            raise ValueError("one certificate file and its key file (if apart) per line")
+        if files:
+            pairs.append((files[0], files[-1]))
+    return tuple(pairs)
+
+
+def _baseUrl(*schemes: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text and not re.match(rf"^({'|'.join(schemes)})://[^/?#@\s]+(/[^?#\s]*)?$", text):
+            raise ValueError(
+                f"must be empty or a {' or '.join(schemes)} URL (scheme://host[:port][/path])"
+            )
+        return text.rstrip("/")
+
+    return parse
+
+
+def _directory(text: str) -> str:
+    if not text:
+        raise ValueError("must name a directory")
+    return text
+
+
 def _profileNames(text: str) -> tuple[str, ...]:
     names = tuple(name.strip() for name in text.replace("\n", ",").split(",") if name.strip())
     if "Core" not in names:
@@ -221,6 +299,8 @@ _SCHEMA: dict[str, dict[str, tuple[str, Callable[[str], Any]]]] = {
             "unknownChargePoints",
             _choice(*UNKNOWN_CHARGEPOINT_POLICIES),
         ),
+        "tls_endpoint": ("tlsEndpoints", _optionalEndpoints),
+        "security_profile": ("securityProfile", _securityProfile),
     },
     "storage": {
         "database": ("database", _database),
@@ -230,8 +310,21 @@ _SCHEMA: dict[str, dict[str, tuple[str, Callable[[str], Any]]]] = {
     "api": {
         "endpoint": ("endpoints", _optionalEndpoints),
         "token": ("token", _token),
+        "tls_endpoint": ("tlsEndpoints", _optionalEndpoints),
+    },
+    "tls": {
+        "certificate": ("certificates", _certificates),
+        "client_ca": ("clientCa", lambda text: text or None),
     },
     "cluster": {"node_id": ("nodeId", _nodeId)},
+    "files": {
+        "endpoint": ("endpoints", _optionalEndpoints),
+        "public_url": ("publicUrl", _baseUrl("http", "https")),
+        "ftp_endpoint": ("ftpEndpoints", _optionalEndpoints),
+        "ftp_public_url": ("ftpPublicUrl", _baseUrl("ftp")),
+        "directory": ("directory", _directory),
+        "max_file_size": ("maxFileSize", _positiveInt),
+    },
     "profiles": {"enabled": ("enabled", _profileNames)},
 }
 
@@ -240,6 +333,8 @@ _SECTION_TYPES: dict[str, type] = {
     "storage": StorageConfig,
     "api": ApiConfig,
     "cluster": ClusterConfig,
+    "tls": TlsConfig,
+    "files": FilesConfig,
     "profiles": ProfilesConfig,
 }
 
@@ -301,7 +396,31 @@ def fromString(text: str, source: str = "") -> Config:
     parts["profiles"] = ProfilesConfig(
         enabled=parts["profiles"].enabled, options=MappingProxyType(profileOptions)
     )
-    return Config(**parts)
+    config = Config(**parts)
+    _checkTls(config, source)
+    return config
+
+
+def _checkTls(config: Config, source: str) -> None:
+    """
+    @raise ConfigError: when a C{tls_endpoint} has no certificate, or the
+        C{[tls]} files cannot be used.
+    """
+    for section, endpoints in (
+        ("ocpp", config.ocpp.tlsEndpoints),
+        ("api", config.api.tlsEndpoints),
+    ):
+        if endpoints and not config.tls.certificates:
+            raise ConfigError(section, "tls_endpoint", "needs [tls] certificate", source)
+    if config.tls.clientCa is not None and not config.tls.certificates:
+        raise ConfigError("tls", "client_ca", "needs [tls] certificate", source)
+    if config.tls.certificates:
+        from kcsms.tls import ServerTls, TlsFileError
+
+        try:
+            ServerTls(config.tls.certificates, config.tls.clientCa)
+        except TlsFileError as e:
+            raise ConfigError("tls", e.option, str(e), source) from None
 
 
 def fromFile(path: str) -> Config:

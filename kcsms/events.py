@@ -15,7 +15,7 @@ from typing import Any
 
 from twisted.logger import Logger
 
-from kcsms.model import ChargePoint, ConnectorStatus, MeterValue, Transaction
+from kcsms.model import ChargePoint, ConnectorStatus, MeterValue, Reservation, Transaction
 
 __all__ = [
     "StationConnected",
@@ -26,6 +26,7 @@ __all__ = [
     "TransactionStopped",
     "MeterValuesReceived",
     "CallAnswered",
+    "ReservationChanged",
     "Event",
     "Observer",
     "EventBus",
@@ -100,6 +101,16 @@ class CallAnswered:
     response: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class ReservationChanged:
+    """
+    A reservation was recorded with the station's answer to its ReserveNow,
+    or ended (C{Used}, C{Cancelled}, C{Expired}).
+    """
+
+    reservation: Reservation
+
+
 Event = (
     StationConnected
     | StationDisconnected
@@ -109,6 +120,7 @@ Event = (
     | TransactionStopped
     | MeterValuesReceived
     | CallAnswered
+    | ReservationChanged
 )
 Observer = Callable[[Event], object]
 

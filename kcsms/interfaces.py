@@ -21,6 +21,9 @@ __all__ = [
     "ICallStore",
     "IMessageLogStore",
     "IClusterStore",
+    "ILocalListStore",
+    "IReservationStore",
+    "IFirmwareStore",
     "IStore",
 ]
 
@@ -148,6 +151,12 @@ class ICentralSystem(Interface):
     def publish(event):
         """
         Deliver an L{kcsms.events.Event} to every observer.
+        """
+
+    def isConnected(chargePointId):
+        """
+        @return: Deferred of whether the station is connected to this node
+            or, in a cluster, to another live node.
         """
 
     def session(chargePointId):
@@ -430,6 +439,303 @@ class IClusterStore(Interface):
         """
 
 
+class ILocalListStore(Interface):
+    """
+    Local authorization lists: named desired lists (entries C{idTag ->
+    idTagInfo}), which stations follow which list, and what each station has
+    installed.
+    """
+
+    def putLocalList(name, entries, at):
+        """
+        Create or replace a named list.
+
+        @return: Deferred of C{True} when it was created.
+        """
+
+    def getLocalList(name):
+        """
+        @return: Deferred of the list's entries, or L{None} when there is no such list.
+        """
+
+    def listLocalLists():
+        """
+        @return: Deferred of the lists' names, sorted.
+        """
+
+    def deleteLocalList(name):
+        """
+        Delete a list; its stations follow no list any more.
+
+        @return: Deferred of whether there was such a list.
+        """
+
+    def assignLocalList(chargePointId, name):
+        """
+        Make a station follow a named list.
+
+        @return: Deferred of L{None}.
+        """
+
+    def getAssignment(chargePointId):
+        """
+        @return: Deferred of the name of the list the station follows, or L{None}.
+        """
+
+    def listMembers(name):
+        """
+        @return: Deferred of the ids of the stations following a list, sorted.
+        """
+
+    def getInstalledLocalList(chargePointId):
+        """
+        @return: Deferred of the station's L{kcsms.model.InstalledLocalList}
+            (an unknown one when nothing is recorded).
+        """
+
+    def putInstalledLocalList(installed):
+        """
+        Record a L{kcsms.model.InstalledLocalList}.
+
+        @return: Deferred of L{None}.
+        """
+
+
+class IReservationStore(Interface):
+    """
+    Reservations (L{kcsms.model.Reservation}) and their lifecycle.  The
+    store allocates reservation ids; a ReserveNow sent with an id of the
+    operator's own is recorded under that id.
+    """
+
+    def createReservation(chargePointId, connectorId, idTag, parentIdTag, expiryDate, at):
+        """
+        Record a reservation about to be sent in ReserveNow, as C{Requested},
+        under a new reservation id.
+
+        @return: Deferred of the L{kcsms.model.Reservation}.
+        """
+
+    def recordReservation(reservation):
+        """
+        Create or replace the reservation with C{reservation}'s id: a
+        station's answer to a ReserveNow.  A reservation already recorded
+        with its answer and the same station, connector, id tags and expiry
+        date is left as it is.
+
+        @return: Deferred of the L{kcsms.model.Reservation} recorded, or
+            L{None} when it was left as it is.
+        """
+
+    def endReservation(reservationId, status, at, chargePointId=None, transactionId=None):
+        """
+        End an active (C{Requested} or C{Accepted}) reservation as C{Used},
+        C{Cancelled} or C{Expired}.
+
+        @param chargePointId: only if it is this station's, when given.
+        @param transactionId: the transaction that used it.
+        @return: Deferred of the ended L{kcsms.model.Reservation}, or L{None}
+            when there is no such active reservation.
+        """
+
+    def deleteRequestedReservation(reservationId):
+        """
+        Forget a reservation that is still C{Requested} (its ReserveNow failed).
+
+        @return: Deferred of whether there was one.
+        """
+
+    def getReservation(reservationId):
+        """
+        @return: Deferred of the L{kcsms.model.Reservation}, or L{None}.
+        """
+
+    def listReservations(chargePointId=None, active=None):
+        """
+        @param chargePointId: only this station's, when given.
+        @param active: only active (C{True}) or only other (C{False}) ones, when given.
+        @return: Deferred of a list of L{kcsms.model.Reservation}, by reservation id.
+        """
+
+
+class ISecurityStore(Interface):
+    """
+    Station credentials (L{kcsms.model.StationCredentials}), operator API
+    tokens (L{kcsms.model.ApiToken}, kept only as the SHA-256 of the token)
+    and the operator audit log (L{kcsms.model.AuditEntry}).
+    """
+
+    def getStationCredentials(chargePointId):
+        """
+        @return: Deferred of the station's L{kcsms.model.StationCredentials}
+            (with neither profile nor password when nothing is recorded).
+        """
+
+    def setSecurityProfile(chargePointId, securityProfile):
+        """
+        Set a station's security profile; L{None} makes it follow the site default.
+
+        @return: Deferred of L{None}.
+        """
+
+    def setPasswordHash(chargePointId, passwordHash):
+        """
+        Set the hash of a station's Basic-auth password, replacing the old one.
+
+        @return: Deferred of L{None}.
+        """
+
+    def createApiToken(name, tokenHash, role, at):
+        """
+        Record a new token.
+
+        @return: Deferred of C{False} when the name is taken (also by a
+            revoked token), C{True} otherwise.
+        """
+
+    def getApiToken(tokenHash):
+        """
+        @return: Deferred of the L{kcsms.model.ApiToken} with that hash
+            (revoked or not), or L{None}.
+        """
+
+    def revokeApiToken(name, at):
+        """
+        Revoke a token at once.
+
+        @return: Deferred of whether there was such a token not yet revoked.
+        """
+
+    def listApiTokens():
+        """
+        @return: Deferred of every L{kcsms.model.ApiToken}, by name.
+        """
+
+    def recordAudit(entry):
+        """
+        Append an L{kcsms.model.AuditEntry} to the audit log.
+
+        @return: Deferred of L{None}.
+        """
+
+    def listAudit(limit):
+        """
+        @return: Deferred of the latest C{limit} L{kcsms.model.AuditEntry}s, newest last.
+        """
+
+
+class IFirmwareStore(Interface):
+    """
+    Firmware management: firmware jobs (L{kcsms.model.FirmwareJob}: an
+    UpdateFirmware or a GetDiagnostics of one station) with their history,
+    the firmware images and diagnostics files kcsms hosts, and rollouts.
+    Times are aware datetimes.
+    """
+
+    def createFirmwareJob(
+        chargePointId, kind, request, at, deadline, uploadToken=None, rolloutId=None
+    ):
+        """
+        Record a job about to be sent, as C{Requested}.
+
+        @param kind: C{UpdateFirmware} or C{GetDiagnostics}.
+        @param request: the payload.
+        @param deadline: when it times out without progress.
+        @param uploadToken: the credential of the upload address in C{request}.
+        @return: Deferred of the L{kcsms.model.FirmwareJob}.
+        """
+
+    def recordFirmwareJobEvent(jobId, event, at, deadline, detail=None, fileName=None):
+        """
+        Add an event to a job's history (a status event becomes its status)
+        and set its deadline (L{None} once it has ended) and, when given, the
+        file name the station will upload.
+
+        @return: Deferred of the job, or L{None} when there is no such job.
+        """
+
+    def reportFirmwareJobStatus(chargePointId, kind, status, at, deadline):
+        """
+        A station reported a status: the station's latest job of C{kind}
+        takes it, unless that job has completed (or there is none); then a
+        job with no request is created with that status.
+
+        @return: Deferred of the L{kcsms.model.FirmwareJob}.
+        """
+
+    def getFirmwareJob(jobId):
+        """
+        @return: Deferred of the L{kcsms.model.FirmwareJob}, or L{None}.
+        """
+
+    def findUploadJob(uploadToken):
+        """
+        @return: Deferred of the job whose upload address carries
+            C{uploadToken}, or L{None}.
+        """
+
+    def listFirmwareJobs(chargePointId=None, kind=None, rolloutId=None):
+        """
+        @return: Deferred of the jobs matching every filter given, by job id.
+        """
+
+    def timeOutFirmwareJobs(now):
+        """
+        Mark C{TimedOut} every job whose deadline is not after C{now}.
+
+        @return: Deferred of the jobs timed out.
+        """
+
+    def putFirmwareImage(image):
+        """
+        Record a L{kcsms.model.FirmwareImage}, replacing one of the same name.
+
+        @return: Deferred of C{True} when it was new.
+        """
+
+    def getFirmwareImage(name):
+        """
+        @return: Deferred of the L{kcsms.model.FirmwareImage}, or L{None}.
+        """
+
+    def listFirmwareImages():
+        """
+        @return: Deferred of every L{kcsms.model.FirmwareImage}, by name.
+        """
+
+    def recordDiagnosticsFile(file):
+        """
+        Record a L{kcsms.model.DiagnosticsFile}, replacing the station's file
+        of the same name.
+
+        @return: Deferred of L{None}.
+        """
+
+    def listDiagnosticsFiles(chargePointId):
+        """
+        @return: Deferred of the station's L{kcsms.model.DiagnosticsFile}s,
+            oldest first.
+        """
+
+    def createFirmwareRollout(request, stations, pace, at):
+        """
+        Record a rollout of the UpdateFirmware C{request} to C{stations}, one
+        every C{pace} seconds.
+
+        @return: Deferred of the L{kcsms.model.FirmwareRollout}.
+        """
+
+    def getFirmwareRollout(rolloutId):
+        """
+        @return: Deferred of the L{kcsms.model.FirmwareRollout}, or L{None}.
+        """
+
+    def listFirmwareRollouts():
+        """
+        @return: Deferred of every L{kcsms.model.FirmwareRollout}, by id.
+        """
+
+
 class IStore(
     IChargePointStore,
     IIdTagStore,
@@ -438,6 +744,10 @@ class IStore(
     ICallStore,
     IMessageLogStore,
     IClusterStore,
+    ILocalListStore,
+    IReservationStore,
+    ISecurityStore,
+    IFirmwareStore,
 ):
     """
     The whole store of one central system.

@@ -3,7 +3,8 @@ The Autobahn adapter: a WebSocket server speaking the C{ocpp1.6} subprotocol
 at C{{path}/{chargePointId}}.
 
 Everything OCPP happens in L{kcsms.rpc.ChargePointSession}; this module only
-accepts or refuses the upgrade and moves frames.
+accepts or refuses the upgrade (the station's security profile is checked by
+L{kcsms.security.StationSecurity}) and moves frames.
 """
 
 from typing import Any
@@ -11,10 +12,13 @@ from urllib.parse import unquote
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.types import ConnectionDeny
+from twisted.internet.defer import ensureDeferred
 from zope.interface import implementer
 
 from kcsms import __version__
 from kcsms.rpc import IFrameTransport
+from kcsms.security import Transport
+from kcsms.tls import clientCommonName, isSecure
 
 __all__ = ["SUBPROTOCOL", "MAX_CHARGEPOINT_ID_LENGTH", "OcppServerProtocol", "OcppServerFactory"]
 
@@ -51,7 +55,15 @@ class OcppServerProtocol(WebSocketServerProtocol):
         if SUBPROTOCOL not in request.protocols:
             raise ConnectionDeny(ConnectionDeny.BAD_REQUEST, f"subprotocol {SUBPROTOCOL} required")
         self.chargePointId = chargePointId
-        return SUBPROTOCOL
+        admitted = ensureDeferred(
+            self.factory.centralSystem.stationSecurity.admit(
+                chargePointId,
+                request.headers.get("authorization"),
+                request.peer,
+                Transport(isSecure(self.transport), clientCommonName(self.transport)),
+            )
+        )
+        return admitted.addCallback(lambda _: SUBPROTOCOL)
 
     def onOpen(self) -> None:
         self.session = self.factory.centralSystem.stationConnected(self.chargePointId, self)

@@ -43,6 +43,7 @@ from kcsms.protocol import OcppServerFactory
 from kcsms.registry import ChargePointRegistry
 from kcsms.rpc import ChargePointSession, IFrameTransport
 from kcsms.schemas import hasSchema, validateRequest
+from kcsms.security import StationSecurity
 from kcsms.storage import StorageError, openStore
 
 __all__ = ["StartupError", "CentralSystemService", "makeService"]
@@ -99,6 +100,7 @@ class CentralSystemService(MultiService):
         self.listening: dict[str, list[IListeningPort]] = {}
         self._drained: Deferred | None = None
         self.messageLog = MessageLog(self, config.storage.messageLogDays)
+        self.stationSecurity = StationSecurity(self, config.ocpp.securityProfile, reactor)
         self.messageLog.setServiceParent(self)
 
         enabled = enabledPlugins(config.profiles.enabled, plugins)
@@ -153,22 +155,31 @@ class CentralSystemService(MultiService):
         except StorageError as e:
             raise StartupError(f"[storage] database: {e}") from None
         super().startService()
-        self._listen(
-            "ocpp",
-            self.config.ocpp.endpoints,
-            OcppServerFactory(self, self.config.ocpp.path, reactor=self._reactor),
-        )
-        if self.config.api.endpoints:
+        ocppFactory = OcppServerFactory(self, self.config.ocpp.path, reactor=self._reactor)
+        self._listen("ocpp", self.config.ocpp.endpoints, ocppFactory)
+        self._listenTls("ocpp", self.config.ocpp.tlsEndpoints, ocppFactory)
+        if self.config.api.endpoints or self.config.api.tlsEndpoints:
             from kcsms.api import makeSite
 
-            self._listen("api", self.config.api.endpoints, makeSite(self))
+            site = makeSite(self)
+            self._listen("api", self.config.api.endpoints, site)
+            self._listenTls("api", self.config.api.tlsEndpoints, site)
             if not self.config.api.token:
                 self.log.warn(
                     "The operator API has no [api] token: anyone who reaches it can "
                     "control every station; keep it on a loopback interface"
                 )
 
-    def _listen(self, section: str, endpoints: tuple[str, ...], factory: Any) -> None:
+    def _listenTls(self, section: str, endpoints: tuple[str, ...], factory: Any) -> None:
+        if endpoints:
+            from kcsms.tls import ServerTls, tlsFactory
+
+            tls = ServerTls(self.config.tls.certificates, self.config.tls.clientCa)
+            self._listen(section, endpoints, tlsFactory(tls, factory), "tls_endpoint")
+
+    def _listen(
+        self, section: str, endpoints: tuple[str, ...], factory: Any, key: str = "endpoint"
+    ) -> None:
         ports = self.listening.setdefault(section, [])
         for description in endpoints:
             endpoint = serverFromString(self._reactor, description)
@@ -180,7 +191,7 @@ class CentralSystemService(MultiService):
                 )
                 self.stopService()
                 raise StartupError(
-                    f"[{section}] endpoint: cannot listen on {description}: {e}"
+                    f"[{section}] {key}: cannot listen on {description}: {e}"
                 ) from None
             self.log.info(
                 "{section} listening on {endpoint}", section=section, endpoint=description

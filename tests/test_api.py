@@ -50,11 +50,11 @@ class Live:
         return station
 
 
-async def startLive(extra=""):
+async def startLive(extra="", profiles="Core"):
     config = fromString(
         "[ocpp]\nendpoint = tcp:0:interface=127.0.0.1\ncall_timeout = 1\n"
         "[storage]\ndatabase = memory:\n"
-        "[api]\nendpoint = tcp:0:interface=127.0.0.1\n" + extra
+        "[api]\nendpoint = tcp:0:interface=127.0.0.1\n" + extra + f"[profiles]\nenabled = {profiles}\n"
     )
     service = makeService(config, reactor)
     service.startService()

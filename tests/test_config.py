@@ -18,7 +18,7 @@ def test_defaults():
     assert config.ocpp.callTimeout == 60
     assert config.ocpp.unknownChargePoints == "accept"
     assert config.storage.database == "sqlite:var/kcsms.sqlite"
-    assert config.profiles.enabled == ("Core",)
+    assert config.profiles.enabled[0] == "Core"
     assert config.storage.messageLogDays == 7
     assert config.api.endpoints == ("tcp:8080:interface=127.0.0.1",)
     assert config.api.token == ""
@@ -55,9 +55,22 @@ def test_emptyApiEndpointDisablesTheApi():
 
 def test_shippedConfigurationIsValid():
     """
-    C{etc/kcsms.ini} parses and says what the defaults say.
+    C{etc/kcsms.ini} parses and says what the defaults say; the profile
+    sections it ships are accepted by their profiles.
     """
-    assert fromFile("etc/kcsms.ini") == fromString("")
+    from kcsms.testing import MemoryCentralSystem
+
+    shipped = fromFile("etc/kcsms.ini")
+    defaults = fromString("")
+    assert (shipped.ocpp, shipped.storage, shipped.api, shipped.cluster) == (
+        defaults.ocpp,
+        defaults.storage,
+        defaults.api,
+        defaults.cluster,
+    )
+    assert shipped.profiles.enabled == defaults.profiles.enabled
+    text = open("etc/kcsms.ini").read().replace("database = sqlite:var/kcsms.sqlite", "database = memory:")
+    MemoryCentralSystem(text)
 
 
 def test_everyKey():

@@ -274,11 +274,12 @@ def test_thirdPartyPluginHandlesItsVendor(acmePlugin):
     assert station.call("AcmeHello", {})[2] == "NotSupported"
 
 
-def test_unknownAndDisabledActions(centralSystem):
+def test_unknownAndDisabledActions():
     """
     An action nobody knows is NotImplemented; one of a profile that is not
     enabled is NotSupported.
     """
+    centralSystem = MemoryCentralSystem("[profiles]\nenabled = Core\n")
     station = booted(centralSystem)
     assert station.call("FooBar", {})[2] == "NotImplemented"
     answer = station.call("DiagnosticsStatusNotification", {"status": "Idle"})

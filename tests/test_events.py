@@ -6,8 +6,8 @@ observes, and the message log's batching, in memory on a fake clock.
 import json
 
 from kcsms.events import (
-    CallAnswered,
     BootNotificationReceived,
+    CallAnswered,
     MeterValuesReceived,
     StationConnected,
     StationDisconnected,

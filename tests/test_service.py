@@ -170,11 +170,12 @@ def test_invalidResponse(centralSystem):
     assert failureType(d) is ResponseInvalid
 
 
-def test_callRefusals(centralSystem):
+def test_callRefusals():
     """
     Unknown station, station not connected, unknown action, disabled profile
     and invalid payload each fail with their own exception, sending nothing.
     """
+    centralSystem = MemoryCentralSystem("[profiles]\nenabled = Core\n")
     service = centralSystem.service
     outcome(centralSystem.store.setRegistration("CP002", "Accepted"))
     station = centralSystem.connect("CP001")
@@ -206,10 +207,10 @@ def test_unknownPluginIsAConfigError():
     """
     An enabled profile with no plugin stops startup with a L{ConfigError}.
     """
-    config = fromString("[profiles]\nenabled = Core, SmartCharging, Acme\n")
+    config = fromString("[profiles]\nenabled = Core, Teleportation, Acme\n")
     with pytest.raises(ConfigError) as info:
         CentralSystemService(config, None, findPlugins())
-    assert str(info.value).startswith("[profiles] enabled: no plugin for SmartCharging, Acme")
+    assert str(info.value).startswith("[profiles] enabled: no plugin for Teleportation, Acme")
 
 
 def test_pluginsAreFound(acmePlugin):

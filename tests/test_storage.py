@@ -5,6 +5,7 @@ C{database} fixture), then opening, migrating and the SQL layer.
 
 import sqlite3
 from contextlib import closing
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -18,8 +19,10 @@ from kcsms.model import (
     CallRecord,
     ConnectorStatus,
     IdTag,
+    InstalledLocalList,
     LoggedMessage,
     MeterValue,
+    Reservation,
     SampledValue,
     UnmatchedStop,
 )
@@ -671,6 +674,142 @@ async def test_clusterMessages(store):
     assert await store.getClusterMessage(second) is not None
 
 
+# Local authorization lists
+
+
+@pytest_twisted.ensureDeferred
+async def test_localListsAndAssignments(store):
+    """
+    Named lists are created, replaced, listed and deleted; stations follow a
+    list; deleting a list leaves its stations following none.
+    """
+    entries = {"A": {"status": "Accepted"}, "B": {"status": "Blocked", "parentIdTag": "P"}}
+    assert await store.putLocalList("fleet", entries, at(1)) is True
+    assert await store.putLocalList("fleet", {"A": {"status": "Accepted"}}, at(2)) is False
+    assert await store.putLocalList("depot", entries, at(3)) is True
+    assert await store.getLocalList("fleet") == {"A": {"status": "Accepted"}}
+    assert await store.getLocalList("depot") == entries
+    assert await store.getLocalList("none") is None
+    assert await store.listLocalLists() == ["depot", "fleet"]
+    await store.assignLocalList("CP2", "fleet")
+    await store.assignLocalList("CP1", "depot")
+    await store.assignLocalList("CP1", "fleet")
+    assert await store.getAssignment("CP1") == "fleet"
+    assert await store.listMembers("fleet") == ["CP1", "CP2"]
+    assert await store.deleteLocalList("fleet") is True
+    assert await store.deleteLocalList("fleet") is False
+    assert await store.getAssignment("CP1") is None
+    assert await store.listMembers("fleet") == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_installedLocalList(store):
+    """
+    Nothing recorded means unknown; what is recorded comes back whole.
+    """
+    assert await store.getInstalledLocalList("CP1") == InstalledLocalList("CP1")
+    installed = InstalledLocalList(
+        "CP1", True, 7, {"A": {"status": "Accepted"}}, 6, 20, "Accepted", at(5)
+    )
+    await store.putInstalledLocalList(installed)
+    assert await store.getInstalledLocalList("CP1") == installed
+    replaced = InstalledLocalList("CP1", False, 8, {}, None, None, "VersionMismatch", at(6))
+    await store.putInstalledLocalList(replaced)
+    assert await store.getInstalledLocalList("CP1") == replaced
+
+
+# Reservations
+
+
+async def reserved(store, chargePointId="CP1", expires=600):
+    return await store.createReservation(chargePointId, 1, "TAG1", "P", at(expires), at(0))
+
+
+@pytest_twisted.ensureDeferred
+async def test_createReservationAllocatesIdsAsRequested(store):
+    """
+    Each new reservation gets a fresh positive id and starts C{Requested}.
+    """
+    first = await reserved(store)
+    second = await reserved(store, "CP2")
+    assert 0 < first.reservationId < second.reservationId
+    assert first == Reservation(
+        first.reservationId, "CP1", 1, "TAG1", at(600), "Requested", at(0), "P"
+    )
+    assert await store.getReservation(first.reservationId) == first
+    assert await store.getReservation(999) is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_allocatedIdsSkipIdsGivenByOperators(store):
+    """
+    Ids that operators gave their own ReserveNows are never allocated again.
+    """
+    given = Reservation(2, "CP1", 0, "X", at(60), "Accepted", at(0))
+    assert await store.recordReservation(given) == given
+    ids = {(await reserved(store)).reservationId for _ in range(3)}
+    assert len(ids) == 3 and 2 not in ids
+
+
+@pytest_twisted.ensureDeferred
+async def test_recordReservationAnswersReplacesAndIgnoresRepeats(store):
+    """
+    The station's answer replaces C{Requested}; the same reservation
+    recorded again is left as it is; a changed one replaces it.
+    """
+    requested = await reserved(store)
+    answered = replace(requested, status="Accepted", updatedAt=at(1))
+    assert await store.recordReservation(answered) == answered
+    assert await store.recordReservation(replace(answered, updatedAt=at(2))) is None
+    used = await store.endReservation(requested.reservationId, "Used", at(3), transactionId=5)
+    assert await store.recordReservation(answered) is None
+    assert await store.getReservation(requested.reservationId) == used
+    moved = replace(answered, connectorId=2, parentIdTag=None, updatedAt=at(4))
+    assert await store.recordReservation(moved) == moved
+
+
+@pytest_twisted.ensureDeferred
+async def test_endReservationOnlyOnceAndOnlyItsStation(store):
+    """
+    Only an active reservation ends, once; with a station given, only that
+    station's.
+    """
+    reservation = await reserved(store)
+    reservationId = reservation.reservationId
+    assert await store.endReservation(reservationId, "Used", at(1), "CP2", 7) is None
+    used = await store.endReservation(reservationId, "Used", at(1), "CP1", 7)
+    assert (used.status, used.transactionId, used.updatedAt) == ("Used", 7, at(1))
+    assert await store.endReservation(reservationId, "Expired", at(2)) is None
+    assert await store.endReservation(999, "Expired", at(2)) is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_deleteRequestedReservationOnly(store):
+    """
+    Only a reservation still C{Requested} is forgotten.
+    """
+    requested = await reserved(store)
+    accepted = await store.recordReservation(replace(await reserved(store), status="Accepted"))
+    assert await store.deleteRequestedReservation(requested.reservationId) is True
+    assert await store.deleteRequestedReservation(requested.reservationId) is False
+    assert await store.deleteRequestedReservation(accepted.reservationId) is False
+    assert await store.listReservations() == [accepted]
+
+
+@pytest_twisted.ensureDeferred
+async def test_listReservationsFilters(store):
+    """
+    By station and by active (C{Requested} or C{Accepted}) or not, in id order.
+    """
+    a = await reserved(store)
+    b = await store.recordReservation(replace(await reserved(store, "CP2"), status="Accepted"))
+    c = await store.endReservation((await reserved(store)).reservationId, "Expired", at(9))
+    assert await store.listReservations() == [a, b, c]
+    assert await store.listReservations("CP1") == [a, c]
+    assert await store.listReservations(active=True) == [a, b]
+    assert await store.listReservations("CP1", active=False) == [c]
+
+
 # Opening and migrating
 
 
@@ -741,6 +880,22 @@ async def test_transactionDataTakesTheTransactionsConnector(tmp_path):
             "SELECT transaction_id, connector_id FROM meter_values ORDER BY id"
         ).fetchall()
     assert rows == [(transactionId, 2), (999, None)]
+
+
+def test_schemaFileMergedBelowTheLatestIsApplied(tmp_path):
+    """
+    A schema file numbered below one already applied, but not applied itself
+    (two lines of work merged), is applied at the next open.
+    """
+    openStore(sqliteDatabase(tmp_path), MemoryReactorClock()).close()
+    with closing(sqlite3.connect(tmp_path / "kcsms.sqlite")) as connection, connection:
+        connection.execute("DELETE FROM schema_version WHERE version = 2")
+        connection.execute("DROP TABLE message_log")
+    openStore(sqliteDatabase(tmp_path), MemoryReactorClock()).close()
+    with closing(sqlite3.connect(tmp_path / "kcsms.sqlite")) as connection:
+        assert connection.execute("SELECT count(*) FROM message_log").fetchone() == (0,)
+        versions = connection.execute("SELECT version FROM schema_version ORDER BY version")
+        assert versions.fetchall() == [(number,) for number, _ in schemaScripts()]
 
 
 def test_newerSchemaVersionIsRefused(tmp_path):

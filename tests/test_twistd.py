@@ -157,12 +157,12 @@ def test_badConfigurationExitsWithOneLine(tmp_path):
     """
     A bad value stops twistd before it listens, with one line naming it.
     """
-    server = Kcsms(tmp_path, "[profiles]\nenabled = Core, Reservation\n")
+    server = Kcsms(tmp_path, "[profiles]\nenabled = Core, Teleportation\n")
     server.run(wait=False)
     assert server.process.wait(timeout=30) != 0
     output = server.output().strip().splitlines()
     assert output[-1].startswith("kcsms: ")
-    assert "[profiles] enabled: no plugin for Reservation" in output[-1]
+    assert "[profiles] enabled: no plugin for Teleportation" in output[-1]
     server.stop()
 
 
@@ -194,7 +194,7 @@ async def test_operatorApiOverRealHttp(tmp_path):
     The operator API of a real twistd process: each route and status code,
     with a station that answers, answers with a CALLERROR, and does not answer.
     """
-    server = Kcsms(tmp_path, "token = t0ken\n")
+    server = Kcsms(tmp_path, "token = t0ken\n[profiles]\nenabled = Core\n")
     server.configPath.write_text(
         server.configPath.read_text().replace("heartbeat_interval = 30\n", "call_timeout = 1\n")
     )
@@ -392,3 +392,47 @@ def test_unreachableDatabaseExits(tmp_path):
     )
     assert ":pw@" not in output
     server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_localListSyncOverRealSockets(tmp_path):
+    """
+    A named local list set through the API of a real process reaches a
+    station that follows it: a Full at the first sync, then a Differential
+    sent by itself when the list changes.
+    """
+    server = Kcsms(tmp_path, "[profiles]\nenabled = Core, LocalAuthListManagement\n")
+    server.run()
+    base = f"http://127.0.0.1:{server.apiPort}/api/v1"
+    try:
+        station = await Station(server.port, "CP001").connect()
+        entries = [{"idTag": "A", "idTagInfo": {"status": "Accepted"}}]
+        assert (await http("PUT", base + "/locallists/site", {"entries": entries}))[0] == 201
+        assert (await http("PUT", base + "/chargepoints/CP001/locallist", {"list": "site"}))[
+            0
+        ] == 200
+        pending = ensureDeferred(http("POST", base + "/chargepoints/CP001/locallist/sync"))
+        call = await station.nextCall()
+        assert (call[3]["updateType"], call[3]["listVersion"]) == ("Full", 1)
+        station.answer(call, {"status": "Accepted"})
+        assert (await pending)[1]["result"] == "Accepted"
+
+        entries.append({"idTag": "B", "idTagInfo": {"status": "Blocked"}})
+        assert (await http("PUT", base + "/locallists/site", {"entries": entries}))[0] == 200
+        call = await station.nextCall()
+        assert call[3] == {
+            "listVersion": 2,
+            "updateType": "Differential",
+            "localAuthorizationList": entries[1:],
+        }
+        station.answer(call, {"status": "Accepted"})
+        for _ in range(50):
+            status, view = await http("GET", base + "/chargepoints/CP001/locallist")
+            if view["installed"]["listVersion"] == 2:
+                break
+            await deferLater(reactor, 0.1, lambda: None)
+        assert view["installed"] == {"known": True, "listVersion": 2, "entries": entries}
+        status, result = await http("POST", base + "/chargepoints/CP001/locallist/sync")
+        assert (status, result["result"]) == (200, "UpToDate")
+    finally:
+        server.stop()

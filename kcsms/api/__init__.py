@@ -12,6 +12,7 @@ from twisted.web.server import Site
 
 from kcsms.api.resource import ApiResource
 from kcsms.api.routes import OperatorApi
+from kcsms.tokens import OperatorTokens
 
 __all__ = ["makeSite"]
 
@@ -21,4 +22,5 @@ def makeSite(centralSystem: Any) -> Site:
     @param centralSystem: the L{kcsms.service.CentralSystemService} to operate.
     """
     api = OperatorApi(centralSystem)
-    return Site(ApiResource(api, centralSystem.config.api.token))
+    operators = OperatorTokens(centralSystem.store, centralSystem.config.api.token)
+    return Site(ApiResource(api, operators))

@@ -1,10 +1,10 @@
 """
 The twisted.web resource that serves the operator API: bearer-token
-authentication, routing, JSON in and out, and errors as JSON bodies (never
-a traceback).
+authentication, each route's role, routing, JSON in and out, errors as JSON
+bodies (never a traceback), and the audit log of calls that may change
+something.
 """
 
-import hmac
 import json
 from typing import Any
 
@@ -14,11 +14,16 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
 from kcsms.api.router import ApiError, match, routesOf
+from kcsms.model import AuditEntry
+from kcsms.tokens import Operator, OperatorTokens
 
 __all__ = ["ApiResource", "readJson"]
 
 #: The largest request body read, in bytes.
 MAX_BODY = 1024 * 1024
+
+#: Methods that change nothing, and are not audited.
+SAFE_METHODS = (b"GET", b"HEAD")
 
 
 def readJson(request: Request) -> dict[str, Any]:
@@ -45,16 +50,17 @@ class ApiResource(Resource):
     Serves every route of an L{kcsms.api.routes.OperatorApi} and of the
     profiles' APIs it was given.
 
-    @param token: when not empty, the bearer token every request must carry.
+    @param operators: identifies each request's caller.
     """
 
     isLeaf = True
     log = Logger()
 
-    def __init__(self, api: Any, token: str) -> None:
+    def __init__(self, api: Any, operators: OperatorTokens) -> None:
         super().__init__()
         self._routes = routesOf(api.apis)
-        self._token = token
+        self._operators = operators
+        self._centralSystem = api.centralSystem
 
     def render(self, request: Request) -> Any:
         ensureDeferred(self._respond(request))
@@ -63,13 +69,21 @@ class ApiResource(Resource):
     async def _respond(self, request: Request) -> None:
         finished: list[object] = []
         request.notifyFinish().addBoth(lambda result: finished.append(result))
+        operator = None
         try:
-            self._authenticate(request)
+            operator = await self._authenticate(request)
             handler, parameters = match(
                 self._routes,
                 request.method.decode("ascii", "replace"),
                 request.path.decode("ascii", "replace"),
             )
+            role = handler.route.role  # type: ignore[attr-defined]
+            if not operator.may(role):
+                raise ApiError(
+                    403,
+                    "Forbidden",
+                    f"this needs the {role} role; {operator.name} has {operator.role}",
+                )
             status, body = await handler(request, **parameters)
         except ApiError as e:
             status, body = e.status, e.body()
@@ -78,6 +92,8 @@ class ApiResource(Resource):
         except Exception:
             self.log.failure("{method} {path} failed", method=request.method, path=request.path)
             status, body = 500, {"error": "InternalError", "message": "the request failed"}
+        if operator is not None and request.method not in SAFE_METHODS:
+            await self._audit(request, operator, status)
         if finished:
             return
         request.setResponseCode(status)
@@ -86,9 +102,23 @@ class ApiResource(Resource):
             request.write(json.dumps(body).encode("utf-8"))
         request.finish()
 
-    def _authenticate(self, request: Request) -> None:
-        if not self._token:
-            return
-        given = request.getHeader(b"authorization") or b""
-        if not hmac.compare_digest(given, f"Bearer {self._token}".encode()):
+    async def _authenticate(self, request: Request) -> Operator:
+        operator = await self._operators.identify(request.getHeader(b"authorization"))
+        if operator is None:
             raise ApiError(401, "Unauthorized", "send Authorization: Bearer <token>")
+        return operator
+
+    async def _audit(self, request: Request, operator: Operator, status: int) -> None:
+        entry = AuditEntry(
+            self._centralSystem.now(),
+            operator.name,
+            request.method.decode("ascii", "replace"),
+            request.path.decode("ascii", "replace"),
+            status,
+        )
+        try:
+            await self._centralSystem.store.recordAudit(entry)
+        except Exception:
+            self.log.failure(
+                "Recording {method} {path} in the audit log", method=entry.method, path=entry.path
+            )

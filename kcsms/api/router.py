@@ -1,7 +1,8 @@
 """
 Routes of the operator API: each handler declares its method, path,
-parameters and answers once, and both the dispatcher (L{match}) and the
-OpenAPI document read that declaration, so the two cannot disagree.
+parameters, answers and the role it needs once, and both the dispatcher
+(L{match}) and the OpenAPI document read that declaration, so the two cannot
+disagree.
 """
 
 import re
@@ -9,6 +10,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
+
+from kcsms.model import API_ROLES
 
 __all__ = ["PREFIX", "ApiError", "QueryParameter", "Route", "route", "routesOf", "match"]
 
@@ -49,6 +52,7 @@ class Route:
     @ivar path: relative to L{PREFIX}, with C{{name}} path parameters.
     @ivar responses: status -> (description, component schema name or L{None}).
     @ivar requestBody: the component schema name of the JSON body, if any.
+    @ivar role: the operator role (L{API_ROLES}) a caller needs.
     """
 
     method: str
@@ -59,6 +63,7 @@ class Route:
     query: tuple[QueryParameter, ...] = ()
     handler: str = ""
     pattern: re.Pattern[str] = field(default=re.compile(""), compare=False)
+    role: str = "read"
 
     @property
     def pathParameters(self) -> list[str]:
@@ -72,10 +77,18 @@ def route(
     responses: dict[int, tuple[str, str | None]],
     requestBody: str | None = None,
     query: tuple[QueryParameter, ...] = (),
+    role: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """
     Declare a handler method of L{kcsms.api.routes.OperatorApi} as a route.
+
+    @param role: the role a caller needs; by default C{read} for C{GET} and
+        C{operate} for the other methods.
     """
+    if role is None:
+        role = "read" if method == "GET" else "operate"
+    if role not in API_ROLES:
+        raise ValueError(f"role must be one of {', '.join(API_ROLES)}, not {role!r}")
 
     def declare(handler: Callable[..., Any]) -> Callable[..., Any]:
         parts = re.split(r"{(\w+)}", PREFIX + path)
@@ -88,7 +101,7 @@ def route(
             + "$"
         )
         handler.route = Route(  # type: ignore[attr-defined]
-            method, path, summary, responses, requestBody, query, handler.__name__, pattern
+            method, path, summary, responses, requestBody, query, handler.__name__, pattern, role
         )
         return handler
 

@@ -14,7 +14,16 @@ from twisted.web.server import Request
 
 from kcsms.api.resource import readJson
 from kcsms.api.router import ApiError, QueryParameter, route
-from kcsms.api.validation import callStation, checkFields, choice, optionalString, queryArgument
+from kcsms.api.security import SecurityApi
+from kcsms.api.validation import (
+    booleanArgument,
+    callStation,
+    checkFields,
+    choice,
+    limitArgument,
+    optionalString,
+    queryArgument,
+)
 from kcsms.model import (
     AUTHORIZATION_STATUSES,
     REGISTRATION_STATUSES,
@@ -102,8 +111,9 @@ class OperatorApi:
 
     def __init__(self, centralSystem: Any) -> None:
         self.centralSystem = centralSystem
-        self.apis: list[object] = [self]
-        self.schemas: dict[str, Any] = {}
+        security = SecurityApi(centralSystem)
+        self.apis: list[object] = [self, security]
+        self.schemas: dict[str, Any] = dict(security.schemas)
         for profile in centralSystem.profiles:
             extension = getattr(profile, "api", None)
             if extension is not None:
@@ -259,14 +269,7 @@ class OperatorApi:
         ),
     )
     async def listMessages(self, request: Request, chargePointId: str) -> tuple[int, Any]:
-        text = queryArgument(request, "limit")
-        limit = DEFAULT_MESSAGES
-        if text is not None:
-            if not text.isdigit() or not 1 <= int(text) <= MAX_MESSAGES:
-                raise ApiError(
-                    400, "BadRequest", f"limit must be a whole number from 1 to {MAX_MESSAGES}"
-                )
-            limit = int(text)
+        limit = limitArgument(request, MAX_MESSAGES, DEFAULT_MESSAGES)
         await self.centralSystem.messageLog.flush()
         messages = await self._store.listMessages(chargePointId, limit)
         if not messages:
@@ -356,11 +359,8 @@ class OperatorApi:
         ),
     )
     async def listTransactions(self, request: Request) -> tuple[int, Any]:
-        active = queryArgument(request, "active")
-        if active not in (None, "true", "false"):
-            raise ApiError(400, "BadRequest", "active must be true or false")
         transactions = await self._store.listTransactions(
-            queryArgument(request, "chargepoint"), None if active is None else active == "true"
+            queryArgument(request, "chargepoint"), booleanArgument(request, "active")
         )
         return 200, [_transaction(transaction) for transaction in transactions]
 

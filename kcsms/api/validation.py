@@ -21,7 +21,17 @@ from kcsms.errors import (
     UnknownChargePoint,
 )
 
-__all__ = ["checkFields", "optionalString", "choice", "queryArgument", "callStation"]
+__all__ = [
+    "checkFields",
+    "optionalString",
+    "choice",
+    "queryArgument",
+    "booleanArgument",
+    "limitArgument",
+    "callStation",
+    "callFailure",
+    "CALL_RESPONSES",
+]
 
 #: How each way a call fails is answered.
 _CALL_FAILURES: dict[type[CallFailed], tuple[int, str]] = {
@@ -32,6 +42,16 @@ _CALL_FAILURES: dict[type[CallFailed], tuple[int, str]] = {
     NotConnected: (409, "NotConnected"),
     CallTimeout: (504, "CallTimeout"),
     ResponseInvalid: (502, "ResponseInvalid"),
+}
+
+
+#: The answers of a route that calls a station, beyond its own, for its
+#: L{kcsms.api.router.route} declaration.
+CALL_RESPONSES: dict[int, tuple[str, str | None]] = {
+    404: ("no such charge point", "Error"),
+    409: ("the charge point is not connected", "Error"),
+    502: ("the station answered with a CALLERROR (or an invalid answer)", "CallError"),
+    504: ("the station did not answer within [ocpp] call_timeout", "Error"),
 }
 
 
@@ -79,6 +99,31 @@ def queryArgument(request: Request, name: str) -> str | None:
     return values[-1].decode("utf-8", "replace") if values else None
 
 
+def booleanArgument(request: Request, name: str) -> bool | None:
+    """
+    @return: a C{true} or C{false} query argument, or L{None} when absent.
+    @raise ApiError: 400 for another value.
+    """
+    value = queryArgument(request, name)
+    if value not in (None, "true", "false"):
+        raise ApiError(400, "BadRequest", f"{name} must be true or false")
+    return None if value is None else value == "true"
+
+
+def limitArgument(request: Request, maximum: int, default: int) -> int:
+    """
+    @return: the C{limit} query argument, a whole number from 1 to C{maximum},
+        or C{default} when absent.
+    @raise ApiError: 400 for another value.
+    """
+    text = queryArgument(request, "limit")
+    if text is None:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= maximum:
+        raise ApiError(400, "BadRequest", f"limit must be a whole number from 1 to {maximum}")
+    return int(text)
+
+
 async def callStation(
     centralSystem: Any, chargePointId: str, action: str, payload: dict[str, Any]
 ) -> Any:
@@ -86,22 +131,29 @@ async def callStation(
     Call a station through the central system.
 
     @return: the station's answer payload.
-    @raise ApiError: 502 C{CallError} (with C{errorCode}, C{errorDescription},
-        C{errorDetails}) for a CALLERROR; 404, 403, 400, 409, 504 or 502 for
-        the other ways a call fails.
+    @raise ApiError: see L{callFailure}.
     """
     try:
         return await centralSystem.call(chargePointId, action, payload)
-    except CallErrorReceived as e:
-        raise ApiError(
+    except CallFailed as e:
+        raise callFailure(e, chargePointId, action) from None
+
+
+def callFailure(error: CallFailed, chargePointId: str, action: str) -> ApiError:
+    """
+    @return: the API's answer to a call that failed with C{error}: 502
+        C{CallError} (with C{errorCode}, C{errorDescription}, C{errorDetails})
+        for a CALLERROR; 404, 403, 400, 409, 504 or 502 for the other ways.
+    """
+    if isinstance(error, CallErrorReceived):
+        return ApiError(
             502,
             "CallError",
-            f"{chargePointId} answered {action} with {e.errorCode}",
-            errorCode=e.errorCode,
-            errorDescription=e.errorDescription,
-            errorDetails=e.errorDetails,
-        ) from None
-    except CallFailed as e:
-        status, error = _CALL_FAILURES[type(e)]
-        extra = {"errorCode": e.errorCode} if isinstance(e, PayloadInvalid) else {}
-        raise ApiError(status, error, str(e), **extra) from None
+            f"{chargePointId} answered {action} with {error.errorCode}",
+            errorCode=error.errorCode,
+            errorDescription=error.errorDescription,
+            errorDetails=error.errorDetails,
+        )
+    status, code = _CALL_FAILURES[type(error)]
+    extra = {"errorCode": error.errorCode} if isinstance(error, PayloadInvalid) else {}
+    return ApiError(status, code, str(error), **extra)

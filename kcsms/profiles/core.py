@@ -15,7 +15,6 @@ from typing import Any
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from kcsms.config import ConfigError
 from kcsms.events import (
     BootNotificationReceived,
     MeterValuesReceived,
@@ -25,6 +24,7 @@ from kcsms.events import (
 )
 from kcsms.interfaces import ICentralSystem, IChargePointSession, IFeatureProfile
 from kcsms.model import BootInfo, ConnectorStatus, MeterValue, SampledValue
+from kcsms.profiles import refuseOptions
 from kcsms.timestamps import formatTimestamp, parseTimestamp
 
 __all__ = ["CoreProfile", "meterValuesFrom"]
@@ -62,8 +62,7 @@ class CoreProfile:
     log = Logger()
 
     def __init__(self, options: Mapping[str, str], centralSystem: ICentralSystem) -> None:
-        if options:
-            raise ConfigError("profile:Core", min(options), "unknown key (Core has no options)")
+        refuseOptions(self.name, options)
         self.centralSystem = centralSystem
         self.ocpp = centralSystem.config.ocpp
 

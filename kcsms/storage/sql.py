@@ -33,6 +33,7 @@ __all__ = [
     "BlockingRunner",
     "ThreadPoolRunner",
     "schemaScripts",
+    "appliedVersions_txn",
     "migrate",
 ]
 
@@ -221,13 +222,13 @@ def schemaScripts() -> list[tuple[int, str]]:
     return sorted(scripts)
 
 
-def schemaVersion_txn() -> Interaction[int]:
+def appliedVersions_txn() -> Interaction[set[int]]:
     """
-    @return: the version of the database's schema, 0 when it has none.
+    @return: the schema files already applied to the database.
     """
     yield Query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)")
-    rows = yield Query("SELECT max(version) FROM schema_version")
-    return rows[0][0] or 0
+    rows = yield Query("SELECT version FROM schema_version")
+    return {version for (version,) in rows}
 
 
 def upgrade_txn(statements: Sequence[str], version: int) -> Interaction[None]:
@@ -241,20 +242,23 @@ def upgrade_txn(statements: Sequence[str], version: int) -> Interaction[None]:
 
 def migrate(connection: Any, dialect: Dialect) -> int:
     """
-    Bring a database's schema up to date, one transaction per schema file.
+    Bring a database's schema up to date: apply, in order and each in its
+    own transaction, every schema file not applied yet (a file numbered
+    below one already applied too, as happens when work merges).
 
     @param connection: a blocking DB-API connection.
     @return: the schema version the database now has.
     @raise StorageError: when the database's schema is newer than the code's.
     """
-    current = transact(connection, dialect, schemaVersion_txn())
+    applied = transact(connection, dialect, appliedVersions_txn())
     scripts = schemaScripts()
     latest = scripts[-1][0]
-    if current > latest:
+    if applied and max(applied) > latest:
         raise StorageError(
-            f"database schema version {current} is newer than this kcsms (knows up to {latest})"
+            f"database schema version {max(applied)} is newer than this kcsms "
+            f"(knows up to {latest})"
         )
     for version, script in scripts:
-        if version > current:
+        if version not in applied:
             transact(connection, dialect, upgrade_txn(dialect.schemaStatements(script), version))
     return latest

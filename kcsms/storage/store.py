@@ -18,14 +18,27 @@ from zope.interface import implementer
 
 from kcsms.interfaces import IStore
 from kcsms.model import (
+    ACTIVE_RESERVATION_STATUSES,
+    COMPLETED_FIRMWARE_JOB_STATUSES,
+    FIRMWARE_JOB_STATUSES,
+    ApiToken,
+    AuditEntry,
     BootInfo,
     CallRecord,
     ChargePoint,
     ConnectorStatus,
+    DiagnosticsFile,
+    FirmwareImage,
+    FirmwareJob,
+    FirmwareJobEvent,
+    FirmwareRollout,
     IdTag,
+    InstalledLocalList,
     LoggedMessage,
     MeterValue,
+    Reservation,
     SampledValue,
+    StationCredentials,
     Transaction,
     UnmatchedStop,
 )
@@ -387,17 +400,33 @@ def getTransaction_txn(transactionId: int) -> Interaction[Transaction | None]:
     return _transaction(rows[0]) if rows else None
 
 
-def listTransactions_txn(
-    chargePointId: str | None, active: bool | None
-) -> Interaction[list[Transaction]]:
+def _listingFilter(
+    chargePointId: str | None,
+    active: bool | None,
+    activeCondition: str,
+    activeParams: Sequence[Any] = (),
+) -> tuple[str, list[Any]]:
+    """
+    The C{WHERE} clause, and its parameters, of a listing by station and by
+    whether active.
+
+    @param activeCondition: what makes a row active, with C{activeParams}.
+    """
     conditions = []
-    params = []
+    params: list[Any] = []
     if chargePointId is not None:
         conditions.append("charge_point_id = ?")
         params.append(chargePointId)
     if active is not None:
-        conditions.append("stop_timestamp IS NULL" if active else "stop_timestamp IS NOT NULL")
-    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        conditions.append(activeCondition if active else f"NOT ({activeCondition})")
+        params.extend(activeParams)
+    return (f" WHERE {' AND '.join(conditions)}" if conditions else ""), params
+
+
+def listTransactions_txn(
+    chargePointId: str | None, active: bool | None
+) -> Interaction[list[Transaction]]:
+    where, params = _listingFilter(chargePointId, active, "stop_timestamp IS NULL")
     rows = yield Query(
         f"SELECT {_TRANSACTION_COLUMNS} FROM transactions{where} ORDER BY transaction_id", params
     )
@@ -698,6 +727,609 @@ def pruneClusterMessages_txn(before: datetime) -> Interaction[None]:
     yield Query("DELETE FROM cluster_messages WHERE created_at < ?", (formatTimestamp(before),))
 
 
+# Local authorization lists
+
+
+def putLocalList_txn(name: str, entries: dict[str, Any], at: datetime) -> Interaction[bool]:
+    values = (json.dumps(entries), formatTimestamp(at), name)
+    return (
+        yield from _insertOrUpdate_txn(
+            Query(
+                "INSERT INTO local_lists (entries, updated_at, name) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO NOTHING RETURNING name",
+                values,
+            ),
+            Query("UPDATE local_lists SET entries = ?, updated_at = ? WHERE name = ?", values),
+        )
+    )
+
+
+def getLocalList_txn(name: str) -> Interaction[dict[str, Any] | None]:
+    rows = yield Query("SELECT entries FROM local_lists WHERE name = ?", (name,))
+    return json.loads(rows[0][0]) if rows else None
+
+
+def listLocalLists_txn() -> Interaction[list[str]]:
+    rows = yield Query("SELECT name FROM local_lists ORDER BY name")
+    return [name for (name,) in rows]
+
+
+def deleteLocalList_txn(name: str) -> Interaction[bool]:
+    yield Query("DELETE FROM local_list_assignments WHERE list_name = ?", (name,))
+    rows = yield Query("DELETE FROM local_lists WHERE name = ? RETURNING name", (name,))
+    return bool(rows)
+
+
+def assignLocalList_txn(chargePointId: str, name: str) -> Interaction[None]:
+    yield Query(
+        "INSERT INTO local_list_assignments (charge_point_id, list_name) VALUES (?, ?)"
+        " ON CONFLICT (charge_point_id) DO UPDATE SET list_name = excluded.list_name",
+        (chargePointId, name),
+    )
+
+
+def getAssignment_txn(chargePointId: str) -> Interaction[str | None]:
+    rows = yield Query(
+        "SELECT list_name FROM local_list_assignments WHERE charge_point_id = ?",
+        (chargePointId,),
+    )
+    return rows[0][0] if rows else None
+
+
+def listMembers_txn(name: str) -> Interaction[list[str]]:
+    rows = yield Query(
+        "SELECT charge_point_id FROM local_list_assignments WHERE list_name = ?"
+        " ORDER BY charge_point_id",
+        (name,),
+    )
+    return [chargePointId for (chargePointId,) in rows]
+
+
+_INSTALLED_COLUMNS = (
+    "charge_point_id, known, list_version, entries, reported_version, max_length,"
+    " last_result, last_sync"
+)
+
+
+def getInstalledLocalList_txn(chargePointId: str) -> Interaction[InstalledLocalList]:
+    rows = yield Query(
+        f"SELECT {_INSTALLED_COLUMNS} FROM installed_local_lists WHERE charge_point_id = ?",
+        (chargePointId,),
+    )
+    if not rows:
+        return InstalledLocalList(chargePointId)
+    _, known, version, entries, reported, maxLength, result, lastSync = rows[0]
+    return InstalledLocalList(
+        chargePointId,
+        bool(known),
+        version,
+        json.loads(entries),
+        reported,
+        maxLength,
+        result,
+        _parseOptional(lastSync),
+    )
+
+
+def putInstalledLocalList_txn(installed: InstalledLocalList) -> Interaction[None]:
+    columns = _INSTALLED_COLUMNS.split(", ")
+    yield Query(
+        f"INSERT INTO installed_local_lists ({_INSTALLED_COLUMNS})"
+        f" VALUES ({_placeholders(len(columns))}) ON CONFLICT (charge_point_id) DO UPDATE SET "
+        + ", ".join(f"{column} = excluded.{column}" for column in columns[1:]),
+        (
+            installed.chargePointId,
+            int(installed.known),
+            installed.listVersion,
+            json.dumps(installed.entries),
+            installed.reportedVersion,
+            installed.maxLength,
+            installed.lastResult,
+            _formatOptional(installed.lastSync),
+        ),
+    )
+
+
+# Reservations
+
+_RESERVATION_COLUMNS = (
+    "reservation_id, charge_point_id, connector_id, id_tag, parent_id_tag, expiry_date,"
+    " status, updated_at, transaction_id"
+)
+_ACTIVE_RESERVATION = f"status IN ({_placeholders(len(ACTIVE_RESERVATION_STATUSES))})"
+
+
+def _reservation(row: Row) -> Reservation:
+    (
+        reservationId,
+        chargePointId,
+        connectorId,
+        idTag,
+        parentIdTag,
+        expiryDate,
+        status,
+        updatedAt,
+        transactionId,
+    ) = row
+    return Reservation(
+        reservationId=reservationId,
+        chargePointId=chargePointId,
+        connectorId=connectorId,
+        idTag=idTag,
+        expiryDate=parseTimestamp(expiryDate),
+        status=status,
+        updatedAt=parseTimestamp(updatedAt),
+        parentIdTag=parentIdTag,
+        transactionId=transactionId,
+    )
+
+
+def createReservation_txn(
+    chargePointId: str,
+    connectorId: int,
+    idTag: str,
+    parentIdTag: str | None,
+    expiryDate: datetime,
+    at: datetime,
+) -> Interaction[Reservation]:
+    """
+    Insert under the next free id: the id sequence may run into ids that
+    operators gave their own ReserveNows, which are skipped.
+    """
+    rows: list[Row] = []
+    while not rows:
+        rows = yield Query(
+            "INSERT INTO reservations (charge_point_id, connector_id, id_tag, parent_id_tag,"
+            " expiry_date, status, updated_at) VALUES (?, ?, ?, ?, ?, 'Requested', ?)"
+            f" ON CONFLICT (reservation_id) DO NOTHING RETURNING {_RESERVATION_COLUMNS}",
+            (
+                chargePointId,
+                connectorId,
+                idTag,
+                parentIdTag,
+                formatTimestamp(expiryDate),
+                formatTimestamp(at),
+            ),
+        )
+    return _reservation(rows[0])
+
+
+def recordReservation_txn(reservation: Reservation) -> Interaction[Reservation | None]:
+    rows = yield Query(
+        f"INSERT INTO reservations ({_RESERVATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)"
+        " ON CONFLICT (reservation_id) DO UPDATE SET charge_point_id = excluded.charge_point_id,"
+        " connector_id = excluded.connector_id, id_tag = excluded.id_tag,"
+        " parent_id_tag = excluded.parent_id_tag, expiry_date = excluded.expiry_date,"
+        " status = excluded.status, updated_at = excluded.updated_at, transaction_id = NULL"
+        " WHERE reservations.status = 'Requested'"
+        " OR reservations.charge_point_id <> excluded.charge_point_id"
+        " OR reservations.connector_id <> excluded.connector_id"
+        " OR reservations.id_tag <> excluded.id_tag"
+        " OR COALESCE(reservations.parent_id_tag, '') <> COALESCE(excluded.parent_id_tag, '')"
+        " OR reservations.expiry_date <> excluded.expiry_date"
+        f" RETURNING {_RESERVATION_COLUMNS}",
+        (
+            reservation.reservationId,
+            reservation.chargePointId,
+            reservation.connectorId,
+            reservation.idTag,
+            reservation.parentIdTag,
+            formatTimestamp(reservation.expiryDate),
+            reservation.status,
+            formatTimestamp(reservation.updatedAt),
+        ),
+    )
+    return _reservation(rows[0]) if rows else None
+
+
+def endReservation_txn(
+    reservationId: int,
+    status: str,
+    at: datetime,
+    chargePointId: str | None,
+    transactionId: int | None,
+) -> Interaction[Reservation | None]:
+    station = "" if chargePointId is None else " AND charge_point_id = ?"
+    rows = yield Query(
+        "UPDATE reservations SET status = ?, updated_at = ?, transaction_id = ?"
+        f" WHERE reservation_id = ? AND {_ACTIVE_RESERVATION}{station}"
+        f" RETURNING {_RESERVATION_COLUMNS}",
+        (
+            status,
+            formatTimestamp(at),
+            transactionId,
+            reservationId,
+            *ACTIVE_RESERVATION_STATUSES,
+            *(() if chargePointId is None else (chargePointId,)),
+        ),
+    )
+    return _reservation(rows[0]) if rows else None
+
+
+def deleteRequestedReservation_txn(reservationId: int) -> Interaction[bool]:
+    rows = yield Query(
+        "DELETE FROM reservations WHERE reservation_id = ? AND status = 'Requested'"
+        " RETURNING reservation_id",
+        (reservationId,),
+    )
+    return bool(rows)
+
+
+def getReservation_txn(reservationId: int) -> Interaction[Reservation | None]:
+    rows = yield Query(
+        f"SELECT {_RESERVATION_COLUMNS} FROM reservations WHERE reservation_id = ?",
+        (reservationId,),
+    )
+    return _reservation(rows[0]) if rows else None
+
+
+def listReservations_txn(
+    chargePointId: str | None, active: bool | None
+) -> Interaction[list[Reservation]]:
+    where, params = _listingFilter(
+        chargePointId, active, _ACTIVE_RESERVATION, ACTIVE_RESERVATION_STATUSES
+    )
+    rows = yield Query(
+        f"SELECT {_RESERVATION_COLUMNS} FROM reservations{where} ORDER BY reservation_id", params
+    )
+    return [_reservation(row) for row in rows]
+
+
+# Security
+
+
+def getStationCredentials_txn(chargePointId: str) -> Interaction[StationCredentials]:
+    rows = yield Query(
+        "SELECT security_profile, password_hash FROM station_credentials WHERE charge_point_id = ?",
+        (chargePointId,),
+    )
+    return (
+        StationCredentials(chargePointId, *rows[0]) if rows else StationCredentials(chargePointId)
+    )
+
+
+def _setCredential_txn(chargePointId: str, column: str, value: Any) -> Interaction[None]:
+    yield Query(
+        f"INSERT INTO station_credentials (charge_point_id, {column}) VALUES (?, ?)"
+        f" ON CONFLICT (charge_point_id) DO UPDATE SET {column} = excluded.{column}",
+        (chargePointId, value),
+    )
+
+
+def setSecurityProfile_txn(chargePointId: str, securityProfile: int | None) -> Interaction[None]:
+    yield from _setCredential_txn(chargePointId, "security_profile", securityProfile)
+
+
+def setPasswordHash_txn(chargePointId: str, passwordHash: str) -> Interaction[None]:
+    yield from _setCredential_txn(chargePointId, "password_hash", passwordHash)
+
+
+_API_TOKEN_COLUMNS = "name, role, created_at, revoked_at"
+
+
+def _apiToken(row: Row) -> ApiToken:
+    name, role, createdAt, revokedAt = row
+    return ApiToken(name, role, parseTimestamp(createdAt), _parseOptional(revokedAt))
+
+
+def createApiToken_txn(name: str, tokenHash: str, role: str, at: datetime) -> Interaction[bool]:
+    rows = yield Query(
+        "INSERT INTO api_tokens (name, token_hash, role, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (name) DO NOTHING RETURNING name",
+        (name, tokenHash, role, formatTimestamp(at)),
+    )
+    return bool(rows)
+
+
+def getApiToken_txn(tokenHash: str) -> Interaction[ApiToken | None]:
+    rows = yield Query(
+        f"SELECT {_API_TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = ?", (tokenHash,)
+    )
+    return _apiToken(rows[0]) if rows else None
+
+
+def revokeApiToken_txn(name: str, at: datetime) -> Interaction[bool]:
+    rows = yield Query(
+        "UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL RETURNING name",
+        (formatTimestamp(at), name),
+    )
+    return bool(rows)
+
+
+def listApiTokens_txn() -> Interaction[list[ApiToken]]:
+    rows = yield Query(f"SELECT {_API_TOKEN_COLUMNS} FROM api_tokens ORDER BY name")
+    return [_apiToken(row) for row in rows]
+
+
+def recordAudit_txn(entry: AuditEntry) -> Interaction[None]:
+    yield Query(
+        "INSERT INTO audit_log (timestamp, who, method, path, status) VALUES (?, ?, ?, ?, ?)",
+        (formatTimestamp(entry.timestamp), entry.who, entry.method, entry.path, entry.status),
+    )
+
+
+def listAudit_txn(limit: int) -> Interaction[list[AuditEntry]]:
+    rows = yield Query(
+        "SELECT timestamp, who, method, path, status FROM audit_log ORDER BY id DESC LIMIT ?",
+        (limit,),
+    )
+    return [
+        AuditEntry(parseTimestamp(timestamp), who, method, path, status)
+        for timestamp, who, method, path, status in reversed(rows)
+    ]
+
+
+# Firmware management
+
+_FIRMWARE_JOB_COLUMNS = (
+    "job_id, charge_point_id, kind, status, created_at, updated_at, request, file_name,"
+    " deadline, rollout_id"
+)
+
+
+def _firmwareJobs_txn(where: str, params: Sequence[Any]) -> Interaction[list[FirmwareJob]]:
+    """
+    @param where: the condition on C{firmware_jobs} (columns qualified with C{j.}).
+    @return: the jobs it selects, by job id, each with its history.
+    """
+    rows = yield Query(
+        f"SELECT {_FIRMWARE_JOB_COLUMNS} FROM firmware_jobs j WHERE {where} ORDER BY job_id",
+        params,
+    )
+    events = yield Query(
+        "SELECT job_id, event, at, detail FROM firmware_job_events WHERE job_id IN"
+        f" (SELECT job_id FROM firmware_jobs j WHERE {where}) ORDER BY id",
+        params,
+    )
+    history: defaultdict[int, list[FirmwareJobEvent]] = defaultdict(list)
+    for jobId, event, eventAt, detail in events:
+        history[jobId].append(FirmwareJobEvent(event, parseTimestamp(eventAt), detail))
+    return [
+        FirmwareJob(
+            jobId=jobId,
+            chargePointId=chargePointId,
+            kind=kind,
+            status=status,
+            createdAt=parseTimestamp(createdAt),
+            updatedAt=parseTimestamp(updatedAt),
+            request=_loadOptional(request),
+            fileName=fileName,
+            deadline=_parseOptional(deadline),
+            rolloutId=rolloutId,
+            history=tuple(history[jobId]),
+        )
+        for (
+            jobId,
+            chargePointId,
+            kind,
+            status,
+            createdAt,
+            updatedAt,
+            request,
+            fileName,
+            deadline,
+            rolloutId,
+        ) in rows
+    ]
+
+
+def _firmwareJob_txn(jobId: int) -> Interaction[FirmwareJob | None]:
+    jobs = yield from _firmwareJobs_txn("j.job_id = ?", (jobId,))
+    return jobs[0] if jobs else None
+
+
+def createFirmwareJob_txn(
+    chargePointId: str,
+    kind: str,
+    request: dict[str, Any] | None,
+    status: str,
+    at: datetime,
+    deadline: datetime,
+    uploadToken: str | None,
+    rolloutId: int | None,
+) -> Interaction[FirmwareJob]:
+    stamp = formatTimestamp(at)
+    rows = yield Query(
+        "INSERT INTO firmware_jobs (charge_point_id, kind, status, request, upload_token,"
+        " rollout_id, created_at, updated_at, deadline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " RETURNING job_id",
+        (
+            chargePointId,
+            kind,
+            status,
+            _dumpOptional(request),
+            uploadToken,
+            rolloutId,
+            stamp,
+            stamp,
+            formatTimestamp(deadline),
+        ),
+    )
+    jobId = rows[0][0]
+    yield Query(
+        "INSERT INTO firmware_job_events (job_id, event, at) VALUES (?, ?, ?)",
+        (jobId, status, stamp),
+    )
+    job = yield from _firmwareJob_txn(jobId)
+    assert job is not None
+    return job
+
+
+def recordFirmwareJobEvent_txn(
+    jobId: int,
+    event: str,
+    at: datetime,
+    deadline: datetime | None,
+    detail: str | None,
+    fileName: str | None,
+) -> Interaction[FirmwareJob | None]:
+    """
+    Add an event to a job's history; a status event also becomes its status.
+    """
+    rows = yield Query("SELECT kind FROM firmware_jobs WHERE job_id = ?", (jobId,))
+    if not rows:
+        return None
+    stamp = formatTimestamp(at)
+    yield Query(
+        "INSERT INTO firmware_job_events (job_id, event, at, detail) VALUES (?, ?, ?, ?)",
+        (jobId, event, stamp, detail),
+    )
+    isStatus = event in FIRMWARE_JOB_STATUSES[rows[0][0]]
+    yield Query(
+        "UPDATE firmware_jobs SET status = CASE WHEN ? = 1 THEN ? ELSE status END,"
+        " updated_at = ?, deadline = ?, file_name = COALESCE(?, file_name) WHERE job_id = ?",
+        (int(isStatus), event, stamp, _formatOptional(deadline), fileName, jobId),
+    )
+    return (yield from _firmwareJob_txn(jobId))
+
+
+def reportFirmwareJobStatus_txn(
+    chargePointId: str, kind: str, status: str, at: datetime, deadline: datetime | None
+) -> Interaction[FirmwareJob]:
+    """
+    The station's latest job of C{kind} takes the status, unless it has
+    completed; then (or with no job) the station started one of its own.
+    """
+    rows = yield Query(
+        "SELECT job_id, status FROM firmware_jobs WHERE charge_point_id = ? AND kind = ?"
+        " ORDER BY job_id DESC LIMIT 1",
+        (chargePointId, kind),
+    )
+    if rows and rows[0][1] not in COMPLETED_FIRMWARE_JOB_STATUSES:
+        job = yield from recordFirmwareJobEvent_txn(rows[0][0], status, at, deadline, None, None)
+        assert job is not None
+        return job
+    return (
+        yield from createFirmwareJob_txn(
+            chargePointId, kind, None, status, at, deadline or at, None, None
+        )
+    )
+
+
+def listFirmwareJobs_txn(
+    chargePointId: str | None, kind: str | None, rolloutId: int | None
+) -> Interaction[list[FirmwareJob]]:
+    conditions = ["1 = 1"]
+    params: list[Any] = []
+    for column, value in (
+        ("charge_point_id", chargePointId),
+        ("kind", kind),
+        ("rollout_id", rolloutId),
+    ):
+        if value is not None:
+            conditions.append(f"j.{column} = ?")
+            params.append(value)
+    return (yield from _firmwareJobs_txn(" AND ".join(conditions), params))
+
+
+def findUploadJob_txn(uploadToken: str) -> Interaction[FirmwareJob | None]:
+    jobs = yield from _firmwareJobs_txn("j.upload_token = ?", (uploadToken,))
+    return jobs[0] if jobs else None
+
+
+def timeOutFirmwareJobs_txn(now: datetime) -> Interaction[list[FirmwareJob]]:
+    stamp = formatTimestamp(now)
+    rows = yield Query(
+        "UPDATE firmware_jobs SET status = 'TimedOut', updated_at = ?, deadline = NULL"
+        " WHERE deadline IS NOT NULL AND deadline <= ? RETURNING job_id",
+        (stamp, stamp),
+    )
+    if not rows:
+        return []
+    yield Query(
+        "INSERT INTO firmware_job_events (job_id, event, at) VALUES (?, 'TimedOut', ?)",
+        [(jobId, stamp) for (jobId,) in rows],
+        many=True,
+    )
+    ids = [jobId for (jobId,) in rows]
+    return (yield from _firmwareJobs_txn(f"j.job_id IN ({_placeholders(len(ids))})", ids))
+
+
+def putFirmwareImage_txn(image: FirmwareImage) -> Interaction[bool]:
+    values = (image.size, image.sha256, formatTimestamp(image.uploadedAt), image.name)
+    return (
+        yield from _insertOrUpdate_txn(
+            Query(
+                "INSERT INTO firmware_images (size, sha256, uploaded_at, name) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (name) DO NOTHING RETURNING name",
+                values,
+            ),
+            Query(
+                "UPDATE firmware_images SET size = ?, sha256 = ?, uploaded_at = ? WHERE name = ?",
+                values,
+            ),
+        )
+    )
+
+
+def _firmwareImages_txn(where: str, params: Sequence[Any]) -> Interaction[list[FirmwareImage]]:
+    rows = yield Query(
+        f"SELECT name, size, sha256, uploaded_at FROM firmware_images{where} ORDER BY name", params
+    )
+    return [
+        FirmwareImage(name, size, sha256, parseTimestamp(uploadedAt))
+        for name, size, sha256, uploadedAt in rows
+    ]
+
+
+def recordDiagnosticsFile_txn(file: DiagnosticsFile) -> Interaction[None]:
+    yield Query(
+        "INSERT INTO diagnostics_files (charge_point_id, file_name, size, sha256, uploaded_at,"
+        " job_id) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (charge_point_id, file_name) DO UPDATE"
+        " SET size = excluded.size, sha256 = excluded.sha256,"
+        " uploaded_at = excluded.uploaded_at, job_id = excluded.job_id",
+        (
+            file.chargePointId,
+            file.fileName,
+            file.size,
+            file.sha256,
+            formatTimestamp(file.uploadedAt),
+            file.jobId,
+        ),
+    )
+
+
+def listDiagnosticsFiles_txn(chargePointId: str) -> Interaction[list[DiagnosticsFile]]:
+    rows = yield Query(
+        "SELECT charge_point_id, file_name, size, sha256, uploaded_at, job_id"
+        " FROM diagnostics_files WHERE charge_point_id = ? ORDER BY uploaded_at, file_name",
+        (chargePointId,),
+    )
+    return [
+        DiagnosticsFile(chargePointId, fileName, size, sha256, parseTimestamp(uploadedAt), jobId)
+        for chargePointId, fileName, size, sha256, uploadedAt, jobId in rows
+    ]
+
+
+_ROLLOUT_COLUMNS = "rollout_id, request, stations, pace, created_at"
+
+
+def _rollout(row: Row) -> FirmwareRollout:
+    rolloutId, request, stations, pace, createdAt = row
+    return FirmwareRollout(
+        rolloutId, json.loads(request), tuple(json.loads(stations)), pace, parseTimestamp(createdAt)
+    )
+
+
+def createFirmwareRollout_txn(
+    request: dict[str, Any], stations: Sequence[str], pace: float, at: datetime
+) -> Interaction[FirmwareRollout]:
+    rows = yield Query(
+        "INSERT INTO firmware_rollouts (request, stations, pace, created_at) VALUES (?, ?, ?, ?)"
+        f" RETURNING {_ROLLOUT_COLUMNS}",
+        (json.dumps(request), json.dumps(list(stations)), pace, formatTimestamp(at)),
+    )
+    return _rollout(rows[0])
+
+
+def listFirmwareRollouts_txn(rolloutId: int | None) -> Interaction[list[FirmwareRollout]]:
+    where, params = ("", ()) if rolloutId is None else (" WHERE rollout_id = ?", (rolloutId,))
+    rows = yield Query(
+        f"SELECT {_ROLLOUT_COLUMNS} FROM firmware_rollouts{where} ORDER BY rollout_id", params
+    )
+    return [_rollout(row) for row in rows]
+
+
 @implementer(IStore)
 class Store:
     """
@@ -868,6 +1500,188 @@ class Store:
 
     def pruneClusterMessages(self, before: datetime) -> Deferred[None]:
         return self._runner.run(pruneClusterMessages_txn(before))
+
+    # ILocalListStore
+
+    def putLocalList(self, name: str, entries: dict[str, Any], at: datetime) -> Deferred[bool]:
+        return self._runner.run(putLocalList_txn(name, entries, at))
+
+    def getLocalList(self, name: str) -> Deferred[dict[str, Any] | None]:
+        return self._runner.run(getLocalList_txn(name))
+
+    def listLocalLists(self) -> Deferred[list[str]]:
+        return self._runner.run(listLocalLists_txn())
+
+    def deleteLocalList(self, name: str) -> Deferred[bool]:
+        return self._runner.run(deleteLocalList_txn(name))
+
+    def assignLocalList(self, chargePointId: str, name: str) -> Deferred[None]:
+        return self._runner.run(assignLocalList_txn(chargePointId, name))
+
+    def getAssignment(self, chargePointId: str) -> Deferred[str | None]:
+        return self._runner.run(getAssignment_txn(chargePointId))
+
+    def listMembers(self, name: str) -> Deferred[list[str]]:
+        return self._runner.run(listMembers_txn(name))
+
+    def getInstalledLocalList(self, chargePointId: str) -> Deferred[InstalledLocalList]:
+        return self._runner.run(getInstalledLocalList_txn(chargePointId))
+
+    def putInstalledLocalList(self, installed: InstalledLocalList) -> Deferred[None]:
+        return self._runner.run(putInstalledLocalList_txn(installed))
+
+    # IReservationStore
+
+    def createReservation(
+        self,
+        chargePointId: str,
+        connectorId: int,
+        idTag: str,
+        parentIdTag: str | None,
+        expiryDate: datetime,
+        at: datetime,
+    ) -> Deferred[Reservation]:
+        return self._runner.run(
+            createReservation_txn(chargePointId, connectorId, idTag, parentIdTag, expiryDate, at)
+        )
+
+    def recordReservation(self, reservation: Reservation) -> Deferred[Reservation | None]:
+        return self._runner.run(recordReservation_txn(reservation))
+
+    def endReservation(
+        self,
+        reservationId: int,
+        status: str,
+        at: datetime,
+        chargePointId: str | None = None,
+        transactionId: int | None = None,
+    ) -> Deferred[Reservation | None]:
+        return self._runner.run(
+            endReservation_txn(reservationId, status, at, chargePointId, transactionId)
+        )
+
+    def deleteRequestedReservation(self, reservationId: int) -> Deferred[bool]:
+        return self._runner.run(deleteRequestedReservation_txn(reservationId))
+
+    def getReservation(self, reservationId: int) -> Deferred[Reservation | None]:
+        return self._runner.run(getReservation_txn(reservationId))
+
+    def listReservations(
+        self, chargePointId: str | None = None, active: bool | None = None
+    ) -> Deferred[list[Reservation]]:
+        return self._runner.run(listReservations_txn(chargePointId, active))
+
+    # ISecurityStore
+
+    def getStationCredentials(self, chargePointId: str) -> Deferred[StationCredentials]:
+        return self._runner.run(getStationCredentials_txn(chargePointId))
+
+    def setSecurityProfile(self, chargePointId: str, securityProfile: int | None) -> Deferred[None]:
+        return self._runner.run(setSecurityProfile_txn(chargePointId, securityProfile))
+
+    def setPasswordHash(self, chargePointId: str, passwordHash: str) -> Deferred[None]:
+        return self._runner.run(setPasswordHash_txn(chargePointId, passwordHash))
+
+    def createApiToken(self, name: str, tokenHash: str, role: str, at: datetime) -> Deferred[bool]:
+        return self._runner.run(createApiToken_txn(name, tokenHash, role, at))
+
+    def getApiToken(self, tokenHash: str) -> Deferred[ApiToken | None]:
+        return self._runner.run(getApiToken_txn(tokenHash))
+
+    def revokeApiToken(self, name: str, at: datetime) -> Deferred[bool]:
+        return self._runner.run(revokeApiToken_txn(name, at))
+
+    def listApiTokens(self) -> Deferred[list[ApiToken]]:
+        return self._runner.run(listApiTokens_txn())
+
+    def recordAudit(self, entry: AuditEntry) -> Deferred[None]:
+        return self._runner.run(recordAudit_txn(entry))
+
+    def listAudit(self, limit: int) -> Deferred[list[AuditEntry]]:
+        return self._runner.run(listAudit_txn(limit))
+
+    # IFirmwareStore
+
+    def createFirmwareJob(
+        self,
+        chargePointId: str,
+        kind: str,
+        request: dict[str, Any] | None,
+        at: datetime,
+        deadline: datetime,
+        uploadToken: str | None = None,
+        rolloutId: int | None = None,
+    ) -> Deferred[FirmwareJob]:
+        return self._runner.run(
+            createFirmwareJob_txn(
+                chargePointId, kind, request, "Requested", at, deadline, uploadToken, rolloutId
+            )
+        )
+
+    def recordFirmwareJobEvent(
+        self,
+        jobId: int,
+        event: str,
+        at: datetime,
+        deadline: datetime | None,
+        detail: str | None = None,
+        fileName: str | None = None,
+    ) -> Deferred[FirmwareJob | None]:
+        return self._runner.run(
+            recordFirmwareJobEvent_txn(jobId, event, at, deadline, detail, fileName)
+        )
+
+    def reportFirmwareJobStatus(
+        self, chargePointId: str, kind: str, status: str, at: datetime, deadline: datetime | None
+    ) -> Deferred[FirmwareJob]:
+        return self._runner.run(
+            reportFirmwareJobStatus_txn(chargePointId, kind, status, at, deadline)
+        )
+
+    def getFirmwareJob(self, jobId: int) -> Deferred[FirmwareJob | None]:
+        return self._runner.run(_firmwareJob_txn(jobId))
+
+    def findUploadJob(self, uploadToken: str) -> Deferred[FirmwareJob | None]:
+        return self._runner.run(findUploadJob_txn(uploadToken))
+
+    def listFirmwareJobs(
+        self,
+        chargePointId: str | None = None,
+        kind: str | None = None,
+        rolloutId: int | None = None,
+    ) -> Deferred[list[FirmwareJob]]:
+        return self._runner.run(listFirmwareJobs_txn(chargePointId, kind, rolloutId))
+
+    def timeOutFirmwareJobs(self, now: datetime) -> Deferred[list[FirmwareJob]]:
+        return self._runner.run(timeOutFirmwareJobs_txn(now))
+
+    def putFirmwareImage(self, image: FirmwareImage) -> Deferred[bool]:
+        return self._runner.run(putFirmwareImage_txn(image))
+
+    def getFirmwareImage(self, name: str) -> Deferred[FirmwareImage | None]:
+        d = self._runner.run(_firmwareImages_txn(" WHERE name = ?", (name,)))
+        return d.addCallback(lambda images: images[0] if images else None)
+
+    def listFirmwareImages(self) -> Deferred[list[FirmwareImage]]:
+        return self._runner.run(_firmwareImages_txn("", ()))
+
+    def recordDiagnosticsFile(self, file: DiagnosticsFile) -> Deferred[None]:
+        return self._runner.run(recordDiagnosticsFile_txn(file))
+
+    def listDiagnosticsFiles(self, chargePointId: str) -> Deferred[list[DiagnosticsFile]]:
+        return self._runner.run(listDiagnosticsFiles_txn(chargePointId))
+
+    def createFirmwareRollout(
+        self, request: dict[str, Any], stations: Sequence[str], pace: float, at: datetime
+    ) -> Deferred[FirmwareRollout]:
+        return self._runner.run(createFirmwareRollout_txn(request, stations, pace, at))
+
+    def getFirmwareRollout(self, rolloutId: int) -> Deferred[FirmwareRollout | None]:
+        d = self._runner.run(listFirmwareRollouts_txn(rolloutId))
+        return d.addCallback(lambda rollouts: rollouts[0] if rollouts else None)
+
+    def listFirmwareRollouts(self) -> Deferred[list[FirmwareRollout]]:
+        return self._runner.run(listFirmwareRollouts_txn(None))
 
     def close(self) -> Deferred[None]:
         return self._runner.close()

@@ -18,3 +18,24 @@ core = FeatureProfilePlugin(
     STATION_ACTIONS["Core"],
     CENTRAL_ACTIONS["Core"],
 )
+
+localAuthListManagement = FeatureProfilePlugin(
+    "LocalAuthListManagement",
+    "kcsms.profiles.localauthlist.LocalAuthListProfile",
+    STATION_ACTIONS["LocalAuthListManagement"],
+    CENTRAL_ACTIONS["LocalAuthListManagement"],
+)
+
+reservation = FeatureProfilePlugin(
+    "Reservation",
+    "kcsms.profiles.reservation.ReservationProfile",
+    STATION_ACTIONS["Reservation"],
+    CENTRAL_ACTIONS["Reservation"],
+)
+
+remoteTrigger = FeatureProfilePlugin(
+    "RemoteTrigger",
+    "kcsms.profiles.remotetrigger.RemoteTriggerProfile",
+    STATION_ACTIONS["RemoteTrigger"],
+    CENTRAL_ACTIONS["RemoteTrigger"],
+)
