@@ -48,11 +48,19 @@ def _schemaFile(name: str) -> Any:
     return resources.files("ocpp.v16").joinpath("schemas", f"{name}.json")
 
 
+@cache
+def _schemaNames() -> frozenset[str]:
+    folder = resources.files("ocpp.v16").joinpath("schemas")
+    return frozenset(
+        entry.name[: -len(".json")] for entry in folder.iterdir() if entry.name.endswith(".json")
+    )
+
+
 def hasSchema(action: str) -> bool:
     """
     @return: whether OCPP 1.6 has a schema for C{action}'s request.
     """
-    return bool(_schemaFile(action).is_file())
+    return action in _schemaNames()
 
 
 @cache
