@@ -36,3 +36,17 @@ typecheck: install
 
 clean:
 	rm -rf $(VENV) var build *.egg-info twisted/plugins/dropin.cache
+
+# Benchmark (bench/): make bench takes a few minutes, bench-quick under one;
+# profile runs one scenario (SCENARIO, default session-closed) with kcsms under cProfile.
+.PHONY: bench bench-quick profile
+SCENARIO ?= session-closed
+
+bench: install
+	$(BIN)/python -m bench.run
+
+bench-quick: install
+	$(BIN)/python -m bench.run --quick
+
+profile: install
+	$(BIN)/python -m bench.run --profile $(SCENARIO)

@@ -83,6 +83,8 @@ def decodeValue(data: Any) -> Any:
         if "__time__" in data:
             return parseTimestamp(data["__time__"])
         fields = {name: decodeValue(item) for name, item in data.items() if name != "__type__"}
+        if "__type__" not in data:
+            return fields
         kind = _VALUE_TYPES[data["__type__"]]
         for field in dataclasses.fields(kind):
             if isinstance(fields.get(field.name), list) and "tuple" in str(field.type):

@@ -26,6 +26,7 @@ __all__ = [
     "ClusterConfig",
     "TlsConfig",
     "FilesConfig",
+    "SmartChargingConfig",
     "ProfilesConfig",
     "fromString",
     "fromFile",
@@ -142,12 +143,31 @@ class FilesConfig:
 
 
 @dataclass(frozen=True)
+class SmartChargingConfig:
+    """
+    C{[smartcharging]}: how kcsms computes composite schedules.
+
+    @ivar voltage: the nominal voltage of a phase, in volts, to convert
+        limits between amperes (per phase) and watts.
+    """
+
+    voltage: float = 230.0
+
+
+@dataclass(frozen=True)
 class ProfilesConfig:
     """
     C{[profiles]} and the C{[profile:<Name>]} sections.
     """
 
-    enabled: tuple[str, ...] = ("Core", "LocalAuthListManagement", "Reservation", "RemoteTrigger")
+    enabled: tuple[str, ...] = (
+        "Core",
+        "LocalAuthListManagement",
+        "Reservation",
+        "RemoteTrigger",
+        "FirmwareManagement",
+        "SmartCharging",
+    )
     options: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
 
     def optionsFor(self, name: str) -> Mapping[str, str]:
@@ -169,6 +189,7 @@ class Config:
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     tls: TlsConfig = field(default_factory=TlsConfig)
     files: FilesConfig = field(default_factory=FilesConfig)
+    smartcharging: SmartChargingConfig = field(default_factory=SmartChargingConfig)
     profiles: ProfilesConfig = field(default_factory=ProfilesConfig)
 
 
@@ -185,6 +206,16 @@ def _positiveFloat(text: str) -> float:
         value = 0.0
     if not 0 < value < float("inf"):
         raise ValueError("must be a positive number of seconds")
+    return value
+
+
+def _voltage(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 1000:
+        raise ValueError("must be a number of volts above 0, at most 1000")
     return value
 
 
@@ -325,6 +356,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, Callable[[str], Any]]]] = {
         "directory": ("directory", _directory),
         "max_file_size": ("maxFileSize", _positiveInt),
     },
+    "smartcharging": {"voltage": ("voltage", _voltage)},
     "profiles": {"enabled": ("enabled", _profileNames)},
 }
 
@@ -335,6 +367,7 @@ _SECTION_TYPES: dict[str, type] = {
     "cluster": ClusterConfig,
     "tls": TlsConfig,
     "files": FilesConfig,
+    "smartcharging": SmartChargingConfig,
     "profiles": ProfilesConfig,
 }
 

@@ -15,7 +15,14 @@ from typing import Any
 
 from twisted.logger import Logger
 
-from kcsms.model import ChargePoint, ConnectorStatus, MeterValue, Reservation, Transaction
+from kcsms.model import (
+    ChargePoint,
+    ConnectorStatus,
+    FirmwareJob,
+    MeterValue,
+    Reservation,
+    Transaction,
+)
 
 __all__ = [
     "StationConnected",
@@ -27,6 +34,7 @@ __all__ = [
     "MeterValuesReceived",
     "CallAnswered",
     "ReservationChanged",
+    "FirmwareJobChanged",
     "Event",
     "Observer",
     "EventBus",
@@ -111,6 +119,16 @@ class ReservationChanged:
     reservation: Reservation
 
 
+@dataclass(frozen=True)
+class FirmwareJobChanged:
+    """
+    A firmware update or diagnostics job was requested, progressed (the
+    station reported a status, answered, booted), failed or timed out.
+    """
+
+    job: FirmwareJob
+
+
 Event = (
     StationConnected
     | StationDisconnected
@@ -121,6 +139,7 @@ Event = (
     | MeterValuesReceived
     | CallAnswered
     | ReservationChanged
+    | FirmwareJobChanged
 )
 Observer = Callable[[Event], object]
 

@@ -16,7 +16,7 @@ directory.
 A diagnostics upload needs the token kcsms put in the address it handed to
 the station: C{{public_url}/diagnostics/{token}/} over HTTP (PUT or POST the
 file there, with its name appended or as multipart/form-data), or
-C{ftp://job{jobId}:{token}@host:port/} over FTP.  Firmware images are
+C{ftp://diagnostics:{token}@host:port/} over FTP.  Firmware images are
 public at C{{public_url}/firmware/{name}}.
 """
 
@@ -26,7 +26,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from hashlib import sha256
 from typing import IO, Any
 from urllib.parse import quote
@@ -42,14 +42,15 @@ from twisted.protocols import ftp
 from twisted.python.filepath import FilePath
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
-from twisted.web.static import File
 from zope.interface import implementer
 
+from kcsms.api.resource import FileAnswer
 from kcsms.api.router import ApiError
 from kcsms.model import FirmwareJob
 
 __all__ = [
     "MAX_NAME_LENGTH",
+    "FTP_USER",
     "FileArea",
     "Spool",
     "TooLarge",
@@ -62,6 +63,8 @@ __all__ = [
 
 #: The longest file name accepted.
 MAX_NAME_LENGTH = 255
+#: The FTP user name of every diagnostics upload; the password is the token.
+FTP_USER = "diagnostics"
 #: Bytes a spool keeps in memory before it moves to a file.
 MEMORY_LIMIT = 100_000
 #: Bytes read or copied at a time.
@@ -96,42 +99,47 @@ class FileArea:
     """
     The directory of hosted files: C{firmware/<name>},
     C{diagnostics/<percent-encoded chargePointId>/<file name>}, and C{tmp/}
-    for files still arriving.
+    for files still arriving.  Directories are made when first needed.
     """
 
     def __init__(self, directory: str, maxFileSize: int) -> None:
         self.root = FilePath(os.path.abspath(directory))
         self.maxFileSize = maxFileSize
-        self.tmp = self.root.child("tmp")
 
-    def create(self) -> None:
+    def _directory(self, *names: str) -> FilePath:
+        directory = self.root.descendant(names)
+        if not directory.isdir():
+            directory.makedirs(ignoreExistingDirectory=True)
+        return directory
+
+    def prepare(self) -> None:
         """
         Create the directories, and forget files left half-received.
 
         @raise OSError: when they cannot be created.
         """
-        for name in ("firmware", "diagnostics", "tmp"):
-            child = self.root.child(name)
-            if not child.isdir():
-                child.makedirs()
-        for leftover in self.tmp.children():
+        self._directory("firmware")
+        self._directory("diagnostics")
+        for leftover in self._directory("tmp").children():
             leftover.remove()
+
+    def spoolFile(self) -> tuple[int, str]:
+        """
+        @return: the descriptor and path of a new file in C{tmp/}.
+        """
+        return tempfile.mkstemp(dir=self._directory("tmp").path, prefix="upload-")
 
     def firmwarePath(self, name: str) -> FilePath:
         """
         @raise ValueError: for a bad name.
         """
-        return self.root.child("firmware").child(checkFileName(name))
+        return self._directory("firmware").child(checkFileName(name))
 
     def stationDirectory(self, chargePointId: str) -> FilePath:
         """
-        The station's diagnostics directory, created when missing.
+        The station's diagnostics directory.
         """
-        encoded = quote(chargePointId, safe="").replace(".", "%2E")
-        directory = self.root.child("diagnostics").child(encoded)
-        if not directory.isdir():
-            directory.makedirs()
-        return directory
+        return self._directory("diagnostics", quote(chargePointId, safe="").replace(".", "%2E"))
 
     def diagnosticsPath(self, chargePointId: str, fileName: str) -> FilePath:
         """
@@ -168,7 +176,7 @@ class Spool:
             raise TooLarge(f"larger than {self._area.maxFileSize} bytes")
         self._hash.update(data)
         if self._path is None and self.size > MEMORY_LIMIT:
-            descriptor, self._path = tempfile.mkstemp(dir=self._area.tmp.path, prefix="upload-")
+            descriptor, self._path = self._area.spoolFile()
             inMemory = self._file.getvalue()  # type: ignore[attr-defined]
             self._file = os.fdopen(descriptor, "w+b")
             self._file.write(inMemory)
@@ -188,7 +196,7 @@ class Spool:
         Put what was received at C{target}, replacing what was there.
         """
         if self._path is None:
-            descriptor, self._path = tempfile.mkstemp(dir=self._area.tmp.path, prefix="upload-")
+            descriptor, self._path = self._area.spoolFile()
             with os.fdopen(descriptor, "wb") as f:
                 f.write(self._file.getvalue())  # type: ignore[attr-defined]
         self._file.close()
@@ -246,7 +254,9 @@ class UploadRequest(Request):
         self._refused = True
         self.spool.close()
         message = f"the body is larger than [files] max_file_size ({self.area.maxFileSize} bytes)"
-        self.channel.transport.write(
+        transport = self.channel.transport
+        assert transport is not None
+        transport.write(
             _jsonResponse(413, "Content Too Large", {"error": "TooLarge", "message": message})
         )
         self.channel.loseConnection()
@@ -308,7 +318,7 @@ def copyMultipartFile(source: Any, boundary: bytes, target: Spool) -> str | None
 
 #: What happens to a diagnostics file once it is kept: C{(job, fileName,
 #: spool)}.
-Received = Callable[[FirmwareJob, str, Spool], Awaitable[None]]
+Received = Callable[[FirmwareJob, str, Spool], Coroutine[Any, Any, None]]
 
 
 class FileHostResource(Resource):
@@ -347,7 +357,11 @@ class FileHostResource(Resource):
             if method in (b"GET", b"HEAD") and len(segments) == 2 and segments[0] == "firmware":
                 self._serveFirmware(request, segments[1])
                 return
-            if method in (b"PUT", b"POST") and len(segments) in (2, 3) and segments[0] == "diagnostics":
+            if (
+                method in (b"PUT", b"POST")
+                and len(segments) in (2, 3)
+                and segments[0] == "diagnostics"
+            ):
                 status, body = 201, await self._receiveDiagnostics(request, *segments[1:])
             else:
                 raise ApiError(404, "NotFound", "no such file or upload address")
@@ -368,7 +382,7 @@ class FileHostResource(Resource):
             raise ApiError(400, "BadFileName", str(e)) from None
         if not path.isfile():
             raise ApiError(404, "NotFound", f"no firmware image {name!r}")
-        File(path.path, defaultType="application/octet-stream").render(request)
+        FileAnswer(path.path).render(request)
 
     async def _receiveDiagnostics(
         self, request: Request, token: str, fileName: str = ""
@@ -418,24 +432,30 @@ def makeFileSite(area: FileArea, resource: FileHostResource) -> Site:
 class _FileTooLargeError(ftp.FTPCmdError):
     errorCode = ftp.EXCEEDED_STORAGE_ALLOC
 
+    def response(self) -> str:
+        return f"{self.errorCode} Requested file action aborted: {self.errorMessage[0]}"
+
 
 @implementer(IConsumer)
 class _DiagnosticsConsumer:
     """
-    Receives one FTP upload into a L{Spool}; past the limit it stops the data
-    connection.
+    Receives one FTP upload into a L{Spool}; past the limit it keeps nothing
+    more, and the upload is refused when it ends.
     """
 
     def __init__(self, spool: Spool) -> None:
         self.spool = spool
         self.tooLarge = False
-        self._producer: Any = None
 
     def registerProducer(self, producer: Any, streaming: bool) -> None:
-        self._producer = producer
+        """
+        The data connection pushes; nothing to do.
+        """
 
     def unregisterProducer(self) -> None:
-        self._producer = None
+        """
+        Nothing to do.
+        """
 
     def write(self, data: bytes) -> None:
         if self.tooLarge:
@@ -445,8 +465,6 @@ class _DiagnosticsConsumer:
         except TooLarge:
             self.tooLarge = True
             self.spool.close()
-            if self._producer is not None:
-                self._producer.stopProducing()
 
 
 @implementer(ftp.IWriteFile)
@@ -497,7 +515,7 @@ class _DiagnosticsShell(ftp.FTPShell):
 @implementer(ICredentialsChecker)
 class _UploadTokenChecker:
     """
-    Accepts C{job<jobId>} with the job's upload token as the password.
+    Accepts the user L{FTP_USER} with a job's upload token as the password.
     """
 
     credentialInterfaces = (IUsernamePassword,)
@@ -509,11 +527,12 @@ class _UploadTokenChecker:
         return ensureDeferred(self._check(credentials))
 
     async def _check(self, credentials: Any) -> FirmwareJob:
-        token = credentials.password.decode("utf-8", "replace")
+        user, token = (
+            value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+            for value in (credentials.username, credentials.password)
+        )
         job = await self._findJob(token) if token else None
-        if job is None or not hmac.compare_digest(
-            credentials.username, f"job{job.jobId}".encode()
-        ):
+        if job is None or not hmac.compare_digest(user.encode(), FTP_USER.encode()):
             raise UnauthorizedLogin("unknown upload credentials")
         return job
 
@@ -524,7 +543,10 @@ class _DiagnosticsRealm:
         self._area = area
         self._received = received
 
-    def requestAvatar(self, job: FirmwareJob, mind: Any, *interfaces: Any) -> Any:
+    def requestAvatar(self, job: Any, mind: Any, *interfaces: Any) -> Any:
+        """
+        @param job: the L{FirmwareJob} whose credentials were given.
+        """
         if ftp.IFTPShell not in interfaces:
             raise NotImplementedError("only FTP")
         return ftp.IFTPShell, _DiagnosticsShell(self._area, job, self._received), lambda: None

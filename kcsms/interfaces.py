@@ -24,6 +24,7 @@ __all__ = [
     "ILocalListStore",
     "IReservationStore",
     "IFirmwareStore",
+    "IChargingProfileStore",
     "IStore",
 ]
 
@@ -84,7 +85,9 @@ class IFeatureProfile(Interface):
     api = Attribute(
         "Optional.  An object whose methods declared with L{kcsms.api.router.route} "
         "join the operator API (and its OpenAPI document); its optional C{schemas} "
-        "mapping adds OpenAPI component schemas."
+        "mapping adds OpenAPI component schemas, and its optional C{requestFactory} "
+        "(a twisted.web C{Site.requestFactory}, e.g. one that limits and spools "
+        "request bodies) makes the API's requests; at most one profile may set it."
     )
 
 
@@ -164,6 +167,19 @@ class ICentralSystem(Interface):
         @return: the L{IChargePointSession} connected as C{chargePointId}, or L{None}.
         """
 
+    def listen(section, endpoints, factory, key="endpoint"):
+        """
+        Listen with C{factory} on Twisted server endpoint strings, e.g. for a
+        profile that serves something of its own; the ports close when the
+        central system stops.
+
+        @param section: the INI section of the endpoints, for messages.
+        @param key: their key in that section.
+        @return: the L{twisted.internet.interfaces.IListeningPort}s.
+        @raise kcsms.service.StartupError: when one cannot be listened on
+            (the central system is stopped).
+        """
+
 
 class IChargePointStore(Interface):
     """
@@ -202,10 +218,12 @@ class IChargePointStore(Interface):
             L{None} when it is not registered.
         """
 
-    def recordSeen(chargePointId, at):
+    def recordSeen(seen):
         """
-        Mark a registered charge point seen at C{at} (nothing for an unregistered one).
+        Mark registered charge points seen (nothing for unregistered ones), in
+        one transaction.
 
+        @param seen: a mapping of chargePointId to when it was last seen.
         @return: Deferred of L{None}.
         """
 
@@ -736,6 +754,57 @@ class IFirmwareStore(Interface):
         """
 
 
+class IChargingProfileStore(Interface):
+    """
+    The charging profiles each station has installed
+    (L{kcsms.model.InstalledChargingProfile}), mirrored from its Accepted
+    answers with OCPP 1.6's replacement and clearing rules.
+    """
+
+    def installChargingProfile(installed):
+        """
+        Record a profile the station accepted.  It replaces the station's
+        profile with the same chargingProfileId, and the one with the same
+        purpose and stackLevel on the same connector (OCPP 1.6 §5.16).
+
+        @return: Deferred of the profiles it replaced.
+        """
+
+    def clearChargingProfiles(
+        chargePointId,
+        chargingProfileId=None,
+        connectorId=None,
+        purpose=None,
+        stackLevel=None,
+        transactionId=None,
+    ):
+        """
+        Forget profiles as an accepted ClearChargingProfile clears them: the
+        one with C{chargingProfileId} when given (the other criteria are then
+        ignored); otherwise those matching every criterion given (all of the
+        station's when none is).
+
+        @param transactionId: only the TxProfiles of this transaction.
+        @return: Deferred of the profiles forgotten.
+        """
+
+    def bindChargingProfiles(chargePointId, connectorId, transactionId):
+        """
+        Give the TxProfiles that await a transaction (of a
+        RemoteStartTransaction on C{connectorId}, or on no connector) to the
+        transaction that started on C{connectorId}.
+
+        @return: Deferred of the profiles bound.
+        """
+
+    def listChargingProfiles(chargePointId, connectorId=None):
+        """
+        @param connectorId: only this connector's, when given.
+        @return: Deferred of the station's profiles, by connector, purpose,
+            stackLevel and chargingProfileId.
+        """
+
+
 class IStore(
     IChargePointStore,
     IIdTagStore,
@@ -748,6 +817,7 @@ class IStore(
     IReservationStore,
     ISecurityStore,
     IFirmwareStore,
+    IChargingProfileStore,
 ):
     """
     The whole store of one central system.

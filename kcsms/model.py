@@ -39,6 +39,7 @@ __all__ = [
     "FirmwareImage",
     "DiagnosticsFile",
     "FirmwareRollout",
+    "InstalledChargingProfile",
 ]
 
 #: BootNotification.conf statuses, which are also a charge point's registration.
@@ -484,3 +485,36 @@ class FirmwareRollout:
     stations: tuple[str, ...]
     pace: float
     createdAt: datetime
+
+
+@dataclass(frozen=True)
+class InstalledChargingProfile:
+    """
+    A ChargingProfile a station accepted (SetChargingProfile, or the
+    chargingProfile of a RemoteStartTransaction): kcsms's mirror of what the
+    station has installed.
+
+    @ivar chargingProfile: the OCPP ChargingProfile object as sent.
+    @ivar transactionId: the transaction a TxProfile belongs to; L{None} for
+        a TxProfile that awaits the transaction of its RemoteStartTransaction
+        (on connector 0 when that named no connector), and for other purposes.
+    @ivar installedAt: when the station accepted it.
+    """
+
+    chargePointId: str
+    connectorId: int
+    chargingProfile: dict[str, Any]
+    installedAt: datetime
+    transactionId: int | None = None
+
+    @property
+    def chargingProfileId(self) -> int:
+        return self.chargingProfile["chargingProfileId"]  # type: ignore[no-any-return]
+
+    @property
+    def stackLevel(self) -> int:
+        return self.chargingProfile["stackLevel"]  # type: ignore[no-any-return]
+
+    @property
+    def chargingProfilePurpose(self) -> str:
+        return self.chargingProfile["chargingProfilePurpose"]  # type: ignore[no-any-return]

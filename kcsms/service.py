@@ -166,9 +166,20 @@ class CentralSystemService(MultiService):
             self._listenTls("api", self.config.api.tlsEndpoints, site)
             if not self.config.api.token:
                 self.log.warn(
-                    "The operator API has no [api] token: anyone who reaches it can "
-                    "control every station; keep it on a loopback interface"
+                    "The operator API has no [api] token: until a token is created "
+                    "(python -m kcsms.tokens), anyone who reaches it can control every "
+                    "station; keep it on a loopback interface"
                 )
+
+    def listen(
+        self, section: str, endpoints: tuple[str, ...], factory: Any, key: str = "endpoint"
+    ) -> list[IListeningPort]:
+        """
+        See L{ICentralSystem.listen}: the ports close when the service stops.
+        """
+        before = len(self.listening.get(section, ()))
+        self._listen(section, endpoints, factory, key)
+        return self.listening[section][before:]
 
     def _listenTls(self, section: str, endpoints: tuple[str, ...], factory: Any) -> None:
         if endpoints:

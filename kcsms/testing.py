@@ -93,6 +93,7 @@ class MemoryStation:
         chargePointId: str,
         protocols: list[str] | None,
         path: str | None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.received: list[Any] = []
         self._clock = centralSystem.reactor
@@ -105,7 +106,7 @@ class MemoryStation:
         if path is None:
             path = f"{centralSystem.config.ocpp.path}/{quote(chargePointId, safe='')}"
         clientFactory = WebSocketClientFactory(
-            f"ws://127.0.0.1:9000{path}", protocols=protocols, reactor=reactor
+            f"ws://127.0.0.1:9000{path}", protocols=protocols, headers=headers, reactor=reactor
         )
         clientFactory.protocol = _StationProtocol
         serverAddress = IPv4Address("TCP", "127.0.0.1", 9000)
@@ -226,13 +227,20 @@ class MemoryCentralSystem:
         chargePointId: str = "CP001",
         protocols: list[str] | None = None,
         path: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> MemoryStation:
         """
         Connect a station (offering C{ocpp1.6} unless C{protocols} says otherwise).
+
+        @param headers: more headers for the upgrade request, e.g. C{Authorization}.
         """
         with fakeTxaioClock(self.reactor):
             station = MemoryStation(
-                self, chargePointId, ["ocpp1.6"] if protocols is None else protocols, path
+                self,
+                chargePointId,
+                ["ocpp1.6"] if protocols is None else protocols,
+                path,
+                headers,
             )
         self.stations.append(station)
         return station

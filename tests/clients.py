@@ -36,9 +36,9 @@ class Station:
     A charge point on a real socket.
     """
 
-    def __init__(self, port, chargePointId):
+    def __init__(self, port, chargePointId, headers=None):
         self.factory = WebSocketClientFactory(
-            f"ws://127.0.0.1:{port}/ocpp/{chargePointId}", protocols=["ocpp1.6"]
+            f"ws://127.0.0.1:{port}/ocpp/{chargePointId}", protocols=["ocpp1.6"], headers=headers
         )
         self.factory.protocol = StationProtocol
         self.factory.opened = Deferred()

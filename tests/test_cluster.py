@@ -14,7 +14,7 @@ from kcsms import makeService
 from kcsms.cluster import decodeValue, encodeValue
 from kcsms.config import fromString
 from kcsms.errors import CallErrorReceived, NotConnected, PayloadInvalid
-from kcsms.events import BootNotificationReceived, MeterValuesReceived
+from kcsms.events import BootNotificationReceived, CallAnswered, MeterValuesReceived
 from kcsms.model import BootInfo, ChargePoint, MeterValue, SampledValue
 from tests.clients import Station, http
 
@@ -32,6 +32,7 @@ def test_eventsSurviveEncoding():
         ),
         BootNotificationReceived("CP2", "Rejected", None),
         MeterValuesReceived("CP1", 1, None, [MeterValue(now, (SampledValue("1", unit="Wh"),))]),
+        CallAnswered("CP1", "GetConfiguration", {"key": ["A"]}, {"configurationKey": [{"key": "A"}]}),
     ]:
         assert decodeValue(encodeValue(event)) == event
 

@@ -69,8 +69,28 @@ def test_shippedConfigurationIsValid():
         defaults.cluster,
     )
     assert shipped.profiles.enabled == defaults.profiles.enabled
+    assert shipped.files == defaults.files
     text = open("etc/kcsms.ini").read().replace("database = sqlite:var/kcsms.sqlite", "database = memory:")
     MemoryCentralSystem(text)
+
+
+def test_filesKeys():
+    """
+    C{[files]}: hosting is off by default; URLs lose a trailing slash.
+    """
+    defaults = fromString("").files
+    assert (defaults.endpoints, defaults.ftpEndpoints) == ((), ())
+    assert (defaults.publicUrl, defaults.ftpPublicUrl) == ("", "")
+    assert (defaults.directory, defaults.maxFileSize) == ("var/files", 268435456)
+    files = fromString(
+        "[files]\nendpoint = tcp:8081\npublic_url = https://files.example/kcsms/\n"
+        "ftp_endpoint = tcp:2121\nftp_public_url = ftp://files.example:21\n"
+        "directory = /srv/kcsms\nmax_file_size = 1000\n"
+    ).files
+    assert files.endpoints == ("tcp:8081",)
+    assert files.publicUrl == "https://files.example/kcsms"
+    assert (files.ftpEndpoints, files.ftpPublicUrl) == (("tcp:2121",), "ftp://files.example:21")
+    assert (files.directory, files.maxFileSize) == ("/srv/kcsms", 1000)
 
 
 def test_everyKey():
@@ -130,6 +150,16 @@ colour = blue
         ("[api]\nendpoint = tcp:x", "[api] endpoint:"),
         ("[api]\ntoken = two words", "[api] token:"),
         ("[storage]\nmessage_log_days = 0", "[storage] message_log_days:"),
+        ("[files]\nendpoint = tcp:x", "[files] endpoint:"),
+        ("[files]\nftp_endpoint = carrierpigeon:21", "[files] ftp_endpoint:"),
+        ("[files]\npublic_url = ftp://host", "[files] public_url:"),
+        ("[files]\npublic_url = http://user@host", "[files] public_url:"),
+        ("[files]\npublic_url = http://host?x=1", "[files] public_url:"),
+        ("[files]\nftp_public_url = http://host", "[files] ftp_public_url:"),
+        ("[files]\ndirectory =", "[files] directory:"),
+        ("[files]\nmax_file_size = 0", "[files] max_file_size:"),
+        ("[files]\nmax_file_size = 1MB", "[files] max_file_size:"),
+        ("[files]\nport = 21", "[files] port:"),
     ],
 )
 def test_errorsNameSectionAndKey(text, where):
@@ -150,3 +180,24 @@ def test_missingFile(tmp_path):
     with pytest.raises(ConfigError) as info:
         fromFile(str(tmp_path / "nope.ini"))
     assert "nope.ini" in str(info.value)
+
+
+def test_smartChargingVoltage():
+    """
+    C{[smartcharging] voltage} is 230 V by default and takes any number of
+    volts above 0 and at most 1000.
+    """
+    assert fromString("").smartcharging.voltage == 230.0
+    assert fromString("[smartcharging]\nvoltage = 110.5\n").smartcharging.voltage == 110.5
+
+
+@pytest.mark.parametrize("value", ["0", "-230", "1001", "abc", "nan", "inf", ""])
+def test_badVoltageNamesSectionAndKey(value):
+    """
+    A voltage that is not a number of volts in (0, 1000] stops the configuration.
+    """
+    with pytest.raises(ConfigError) as raised:
+        fromString(f"[smartcharging]\nvoltage = {value}\n")
+    assert str(raised.value) == (
+        f"[smartcharging] voltage: must be a number of volts above 0, at most 1000 (got {value!r})"
+    )

@@ -10,6 +10,7 @@ import pytest
 from twisted.internet.defer import Deferred
 
 from kcsms.model import IdTag
+from kcsms.profiles.core import SEEN_FLUSH_INTERVAL
 from kcsms.testing import MemoryCentralSystem
 
 BOOT = {"chargePointVendor": "Acme", "chargePointModel": "One", "firmwareVersion": "1.2"}
@@ -101,14 +102,22 @@ def test_acceptedStationNeedsNoBootOnReconnect(centralSystem):
 
 def test_heartbeat(centralSystem):
     """
-    Heartbeat answers the current time with milliseconds.
+    Heartbeat answers the current time with milliseconds; when the station
+    was last seen is written within L{SEEN_FLUSH_INTERVAL} seconds, and at stop.
     """
     station = booted(centralSystem)
-    centralSystem.advance(10)
+    centralSystem.advance(7)
     answer = station.callResult("Heartbeat", {})
     assert MS_TIMESTAMP.match(answer["currentTime"])
+    centralSystem.advance(SEEN_FLUSH_INTERVAL)
     chargePoint = result(centralSystem.store.getChargePoint("CP001"))
-    assert chargePoint.lastSeen == datetime.fromtimestamp(10, UTC)
+    assert chargePoint.lastSeen == datetime.fromtimestamp(7, UTC)
+    centralSystem.advance(1)
+    station.callResult("Heartbeat", {})
+    [core] = [p for p in centralSystem.service.profiles if p.name == "Core"]
+    result(core.stopService())
+    chargePoint = result(centralSystem.store.getChargePoint("CP001"))
+    assert chargePoint.lastSeen == datetime.fromtimestamp(7 + SEEN_FLUSH_INTERVAL + 1, UTC)
 
 
 def test_authorize(centralSystem):

@@ -15,15 +15,19 @@ from zope.interface.verify import verifyObject
 
 from kcsms.interfaces import IStore
 from kcsms.model import (
+    ApiToken,
+    AuditEntry,
     BootInfo,
     CallRecord,
     ConnectorStatus,
     IdTag,
+    InstalledChargingProfile,
     InstalledLocalList,
     LoggedMessage,
     MeterValue,
     Reservation,
     SampledValue,
+    StationCredentials,
     UnmatchedStop,
 )
 from kcsms.storage import StorageError, openStore
@@ -230,14 +234,16 @@ async def test_bootNotificationKeepsExistingRegistration(store, registrationIfNe
 @pytest_twisted.ensureDeferred
 async def test_recordSeenUpdatesOnlyRegisteredChargePoints(store):
     """
-    Marking a station seen sets its last seen time, keeping its last boot;
-    an unregistered station stays unregistered.
+    Marking stations seen, several at once, sets their last seen times,
+    keeping their last boot; an unregistered station stays unregistered.
     """
     await store.recordBootNotification("CP1", BOOT, at(0), "Accepted")
-    assert await store.recordSeen("CP1", at(30)) is None
-    await store.recordSeen("CP2", at(30))
+    await store.recordBootNotification("CP3", BOOT, at(1), "Accepted")
+    assert await store.recordSeen({"CP1": at(30), "CP2": at(31), "CP3": at(32)}) is None
+    await store.recordSeen({})
     chargePoint = await store.getChargePoint("CP1")
     assert (chargePoint.lastBoot, chargePoint.lastSeen) == (at(0), at(30))
+    assert (await store.getChargePoint("CP3")).lastSeen == at(32)
     assert await store.getChargePoint("CP2") is None
 
 
@@ -810,6 +816,100 @@ async def test_listReservationsFilters(store):
     assert await store.listReservations("CP1", active=False) == [c]
 
 
+# Charging profiles
+
+
+def chargingProfile(
+    chargingProfileId, purpose="TxDefaultProfile", stackLevel=0, connectorId=1, **more
+):
+    """
+    @return: an installed Relative profile of CP1 limiting to 16 A.
+    """
+    profile = {
+        "chargingProfileId": chargingProfileId,
+        "stackLevel": stackLevel,
+        "chargingProfilePurpose": purpose,
+        "chargingProfileKind": "Relative",
+        "chargingSchedule": {
+            "chargingRateUnit": "A",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.0}],
+        },
+    }
+    return InstalledChargingProfile("CP1", connectorId, profile, at(chargingProfileId), **more)
+
+
+@pytest_twisted.ensureDeferred
+async def test_installChargingProfileReplacesByIdAndByPurposeAndStackLevel(store):
+    """
+    A profile replaces the station's profile with its id, and the one with its
+    purpose and stackLevel on its connector; others are kept, and other
+    stations' are untouched.
+    """
+    first, second = chargingProfile(1), chargingProfile(2, stackLevel=1)
+    other = chargingProfile(3, connectorId=2)
+    for installed in (first, second, other):
+        assert await store.installChargingProfile(installed) == []
+    elsewhere = replace(chargingProfile(1), chargePointId="CP2")
+    assert await store.installChargingProfile(elsewhere) == []
+    sameId = chargingProfile(1, stackLevel=5)
+    assert await store.installChargingProfile(sameId) == [first]
+    sameLevel = chargingProfile(9, stackLevel=1)
+    assert await store.installChargingProfile(sameLevel) == [second]
+    assert await store.listChargingProfiles("CP1") == [sameLevel, sameId, other]
+    assert await store.listChargingProfiles("CP1", connectorId=2) == [other]
+    assert await store.listChargingProfiles("CP2") == [elsewhere]
+
+
+@pytest_twisted.ensureDeferred
+async def test_clearChargingProfilesByIdCriteriaAndAll(store):
+    """
+    By id the other criteria are ignored; otherwise every given criterion
+    must match; with none, all of the station's go.
+    """
+    profiles = [
+        chargingProfile(1, "ChargePointMaxProfile", connectorId=0),
+        chargingProfile(2),
+        chargingProfile(3, stackLevel=1),
+        chargingProfile(4, "TxProfile", transactionId=8),
+    ]
+    for installed in profiles:
+        await store.installChargingProfile(installed)
+    await store.installChargingProfile(replace(chargingProfile(5), chargePointId="CP2"))
+    assert await store.clearChargingProfiles("CP1", 1, connectorId=5) == [profiles[0]]
+    assert await store.clearChargingProfiles("CP1", 1) == []
+    cleared = await store.clearChargingProfiles(
+        "CP1", connectorId=1, purpose="TxDefaultProfile", stackLevel=1
+    )
+    assert cleared == [profiles[2]]
+    assert await store.clearChargingProfiles("CP1", purpose="TxProfile", transactionId=9) == []
+    assert await store.clearChargingProfiles("CP1", transactionId=8) == [profiles[3]]
+    assert await store.clearChargingProfiles("CP1") == [profiles[1]]
+    assert await store.listChargingProfiles("CP1") == []
+    assert len(await store.listChargingProfiles("CP2")) == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_bindChargingProfilesGivesAwaitingTxProfilesTheirTransaction(store):
+    """
+    TxProfiles that await a transaction on the connector (or on no
+    connector) get it; bound ones and other purposes stay as they are.
+    """
+    waiting = chargingProfile(1, "TxProfile")
+    anywhere = chargingProfile(2, "TxProfile", connectorId=0, stackLevel=1)
+    elsewhere = chargingProfile(3, "TxProfile", connectorId=2)
+    bound = chargingProfile(4, "TxProfile", stackLevel=2, transactionId=6)
+    default = chargingProfile(5)
+    for installed in (waiting, anywhere, elsewhere, bound, default):
+        await store.installChargingProfile(installed)
+    expected = [
+        replace(waiting, transactionId=7),
+        replace(anywhere, connectorId=1, transactionId=7),
+    ]
+    assert await store.bindChargingProfiles("CP1", 1, 7) == expected
+    assert await store.bindChargingProfiles("CP1", 1, 8) == []
+    assert await store.listChargingProfiles("CP1", 1) == [default, *expected, bound]
+
+
 # Opening and migrating
 
 
@@ -818,6 +918,52 @@ def sqliteDatabase(tmp_path) -> str:
     @return: a C{sqlite:} database in C{tmp_path}.
     """
     return f"sqlite:{tmp_path / 'kcsms.sqlite'}"
+
+
+@pytest_twisted.ensureDeferred
+async def test_stationCredentials(store):
+    """
+    A station without credentials has neither profile nor password; profile
+    and password hash are set apart, and a L{None} profile means the default.
+    """
+    assert await store.getStationCredentials("CP1") == StationCredentials("CP1")
+    await store.setPasswordHash("CP1", "scrypt$1")
+    await store.setSecurityProfile("CP1", 2)
+    assert await store.getStationCredentials("CP1") == StationCredentials("CP1", 2, "scrypt$1")
+    await store.setPasswordHash("CP1", "scrypt$2")
+    await store.setSecurityProfile("CP1", None)
+    assert await store.getStationCredentials("CP1") == StationCredentials("CP1", None, "scrypt$2")
+    assert await store.getStationCredentials("CP2") == StationCredentials("CP2")
+
+
+@pytest_twisted.ensureDeferred
+async def test_apiTokens(store):
+    """
+    Tokens are found by hash, names are unique (also once revoked), and a
+    revoked token is still found, with its revocation time.
+    """
+    assert await store.createApiToken("ops", "h1", "operate", at(0))
+    assert not await store.createApiToken("ops", "h2", "admin", at(1))
+    assert await store.createApiToken("audit", "h3", "read", at(2))
+    assert await store.getApiToken("h1") == ApiToken("ops", "operate", at(0))
+    assert await store.getApiToken("h2") is None
+    assert await store.revokeApiToken("ops", at(5))
+    assert not await store.revokeApiToken("ops", at(6))
+    assert not await store.revokeApiToken("nobody", at(6))
+    assert await store.getApiToken("h1") == ApiToken("ops", "operate", at(0), at(5))
+    assert [token.name for token in await store.listApiTokens()] == ["audit", "ops"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_auditLogNewestLast(store):
+    """
+    The audit log gives the latest entries, newest last.
+    """
+    entries = [AuditEntry(at(i), "ops", "PUT", f"/api/v1/idtags/T{i}", 200) for i in range(3)]
+    for entry in entries:
+        await store.recordAudit(entry)
+    assert await store.listAudit(2) == entries[1:]
+    assert await store.listAudit(10) == entries
 
 
 @pytest_twisted.ensureDeferred
@@ -991,3 +1137,96 @@ def test_schemaStatementsFillDialectDdl():
     ]
     for _, text in schemaScripts():
         assert all("{" not in statement for statement in dialect.schemaStatements(text))
+
+
+# Firmware management
+
+
+@pytest_twisted.ensureDeferred
+async def test_firmwareJobsFollowTheirEvents(store):
+    """
+    A job starts Requested; status events change its status, others only
+    join its history; a report goes to the station's latest running job, or
+    starts a job of its own after a completed one.
+    """
+    request = {"location": "ftp://h/", "retrieveDate": "2026-11-28T10:00:00.000Z"}
+    job = await store.createFirmwareJob("CP1", "UpdateFirmware", request, at(0), at(60))
+    assert (job.status, job.request, job.deadline, job.result) == (
+        "Requested",
+        request,
+        at(60),
+        None,
+    )
+    job = await store.recordFirmwareJobEvent(job.jobId, "Answered", at(1), at(61), "x", "f.log")
+    assert (job.status, job.fileName) == ("Requested", "f.log")
+    same = await store.reportFirmwareJobStatus(
+        "CP1", "UpdateFirmware", "Downloading", at(2), at(62)
+    )
+    assert (same.jobId, same.status) == (job.jobId, "Downloading")
+    done = await store.reportFirmwareJobStatus(
+        "CP1", "UpdateFirmware", "DownloadFailed", at(3), None
+    )
+    assert (done.result, done.deadline) == ("DownloadFailed", None)
+    assert [(e.event, e.at, e.detail) for e in done.history] == [
+        ("Requested", at(0), None),
+        ("Answered", at(1), "x"),
+        ("Downloading", at(2), None),
+        ("DownloadFailed", at(3), None),
+    ]
+    own = await store.reportFirmwareJobStatus("CP1", "UpdateFirmware", "Downloading", at(4), at(64))
+    assert (own.jobId != job.jobId, own.request, own.status) == (True, None, "Downloading")
+    assert await store.recordFirmwareJobEvent(999, "Answered", at(5), None) is None
+    assert await store.getFirmwareJob(999) is None
+    assert (await store.getFirmwareJob(own.jobId)) == own
+
+
+@pytest_twisted.ensureDeferred
+async def test_firmwareJobsTimeOutListAndFindByToken(store):
+    """
+    Jobs past their deadline time out once; jobs list by station, kind and
+    rollout; a diagnostics job is found by its upload token.
+    """
+    first = await store.createFirmwareJob("CP1", "UpdateFirmware", {}, at(0), at(10), rolloutId=7)
+    second = await store.createFirmwareJob("CP2", "GetDiagnostics", {}, at(0), at(20), "t0k3n")
+    assert await store.timeOutFirmwareJobs(at(9)) == []
+    [timedOut] = await store.timeOutFirmwareJobs(at(10))
+    assert (timedOut.jobId, timedOut.status, timedOut.deadline) == (first.jobId, "TimedOut", None)
+    assert timedOut.history[-1].event == "TimedOut"
+    assert await store.timeOutFirmwareJobs(at(11)) == []
+    assert [j.jobId for j in await store.listFirmwareJobs()] == [first.jobId, second.jobId]
+    assert [j.jobId for j in await store.listFirmwareJobs("CP2")] == [second.jobId]
+    assert [j.jobId for j in await store.listFirmwareJobs(kind="UpdateFirmware")] == [first.jobId]
+    assert [j.jobId for j in await store.listFirmwareJobs(rolloutId=7)] == [first.jobId]
+    assert (await store.findUploadJob("t0k3n")).jobId == second.jobId
+    assert await store.findUploadJob("other") is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_firmwareImagesDiagnosticsFilesAndRollouts(store):
+    """
+    Images are created then replaced by name; diagnostics files are kept per
+    station and name; rollouts keep their request, stations and pace.
+    """
+    from kcsms.model import DiagnosticsFile, FirmwareImage
+
+    assert await store.putFirmwareImage(FirmwareImage("b.bin", 3, "aa", at(0))) is True
+    assert await store.putFirmwareImage(FirmwareImage("b.bin", 4, "bb", at(1))) is False
+    await store.putFirmwareImage(FirmwareImage("a.bin", 1, "cc", at(2)))
+    assert [i.name for i in await store.listFirmwareImages()] == ["a.bin", "b.bin"]
+    assert await store.getFirmwareImage("b.bin") == FirmwareImage("b.bin", 4, "bb", at(1))
+    assert await store.getFirmwareImage("c.bin") is None
+    await store.recordDiagnosticsFile(DiagnosticsFile("CP1", "d.log", 5, "dd", at(0), 1))
+    await store.recordDiagnosticsFile(DiagnosticsFile("CP1", "d.log", 6, "ee", at(3), 2))
+    await store.recordDiagnosticsFile(DiagnosticsFile("CP2", "d.log", 7, "ff", at(4)))
+    assert await store.listDiagnosticsFiles("CP1") == [
+        DiagnosticsFile("CP1", "d.log", 6, "ee", at(3), 2)
+    ]
+    rollout = await store.createFirmwareRollout({"location": "x"}, ["CP1", "CP2"], 2.5, at(0))
+    assert (rollout.request, rollout.stations, rollout.pace) == (
+        {"location": "x"},
+        ("CP1", "CP2"),
+        2.5,
+    )
+    assert await store.getFirmwareRollout(rollout.rolloutId) == rollout
+    assert await store.listFirmwareRollouts() == [rollout]
+    assert await store.getFirmwareRollout(rollout.rolloutId + 1) is None

@@ -436,3 +436,42 @@ async def test_localListSyncOverRealSockets(tmp_path):
         assert (status, result["result"]) == (200, "UpToDate")
     finally:
         server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_firmwareHostedByARealProcess(tmp_path):
+    """
+    A real process hosts a firmware image uploaded through its API on its
+    [files] endpoint, and a station is told to fetch it from there.
+    """
+    import hashlib
+
+    from twisted.web.client import Agent, readBody
+
+    filesPort = freePort()
+    server = Kcsms(
+        tmp_path,
+        f"[files]\nendpoint = tcp:{filesPort}:interface=127.0.0.1\n"
+        "[profiles]\nenabled = Core, FirmwareManagement\n",
+    )
+    server.run()
+    base = f"http://127.0.0.1:{server.apiPort}/api/v1"
+    try:
+        image = os.urandom(150_000)
+        status, uploaded = await http("PUT", base + "/firmware/cp-2.0.bin", raw=image)
+        assert (status, uploaded["sha256"]) == (201, hashlib.sha256(image).hexdigest())
+        station = await Station(server.port, "CP001").connect()
+        await station.call("BootNotification", BOOT)
+        pending = ensureDeferred(
+            http("POST", base + "/chargepoints/CP001/firmware-updates", {"image": "cp-2.0.bin"})
+        )
+        call = await station.nextCall()
+        location = call[3]["location"]
+        assert location == f"http://127.0.0.1:{filesPort}/firmware/cp-2.0.bin"
+        response = await Agent(reactor).request(b"GET", location.encode())
+        assert await readBody(response) == image
+        station.answer(call, {})
+        assert (await pending)[0] == 201
+        assert (tmp_path / "var" / "files" / "firmware" / "cp-2.0.bin").read_bytes() == image
+    finally:
+        server.stop()

@@ -23,4 +23,9 @@ def makeSite(centralSystem: Any) -> Site:
     """
     api = OperatorApi(centralSystem)
     operators = OperatorTokens(centralSystem.store, centralSystem.config.api.token)
-    return Site(ApiResource(api, operators))
+    site = Site(ApiResource(api, operators))
+    for extension in api.apis:
+        requestFactory = getattr(extension, "requestFactory", None)
+        if requestFactory is not None:
+            site.requestFactory = requestFactory
+    return site

@@ -135,6 +135,7 @@ def openApiDocument(apis: Iterable[object], schemas: dict[str, Any]) -> dict[str
         operation: dict[str, Any] = {
             "operationId": route.handler,
             "summary": route.summary,
+            "x-kcsms-role": route.role,
             "parameters": [
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                 for name in route.pathParameters
@@ -184,8 +185,9 @@ def openApiDocument(apis: Iterable[object], schemas: dict[str, Any]) -> dict[str
             "version": __version__,
             "description": "Drive an OCPP 1.6-J central system: charge points, calls to "
             "stations, id tags, transactions and the message log. Errors are "
-            '{"error": "<code>", "message": "<text>"}; with [api] token set, every '
-            "request needs Authorization: Bearer <token>.",
+            '{"error": "<code>", "message": "<text>"}; once a token exists, every '
+            "request needs Authorization: Bearer <token> of a token whose role "
+            "(x-kcsms-role: read, operate or admin) allows the operation.",
         },
         "components": {
             "schemas": {**SCHEMAS, **schemas},

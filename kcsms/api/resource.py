@@ -6,10 +6,13 @@ something.
 """
 
 import json
+import os
+from dataclasses import dataclass
 from typing import Any
 
 from twisted.internet.defer import ensureDeferred
 from twisted.logger import Logger
+from twisted.protocols.basic import FileSender
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
@@ -17,13 +20,44 @@ from kcsms.api.router import ApiError, match, routesOf
 from kcsms.model import AuditEntry
 from kcsms.tokens import Operator, OperatorTokens
 
-__all__ = ["ApiResource", "readJson"]
+__all__ = ["ApiResource", "FileAnswer", "readJson"]
 
 #: The largest request body read, in bytes.
 MAX_BODY = 1024 * 1024
 
 #: Methods that change nothing, and are not audited.
 SAFE_METHODS = (b"GET", b"HEAD")
+
+
+@dataclass(frozen=True)
+class FileAnswer:
+    """
+    A handler's answer that is a file on disk, streamed as it is (not as
+    JSON), a chunk at a time.
+    """
+
+    path: str
+    contentType: str = "application/octet-stream"
+
+    def render(self, request: Request) -> None:
+        """
+        Send the file as the answer to C{request}, and finish it.
+        """
+        lost: list[object] = []
+        request.notifyFinish().addErrback(lost.append)
+        source = open(self.path, "rb")
+        request.setHeader(b"Content-Type", self.contentType.encode("ascii"))
+        request.setHeader(b"Content-Length", b"%d" % os.fstat(source.fileno()).st_size)
+
+        def done(result: object) -> None:
+            source.close()
+            if not lost:
+                request.finish()
+
+        if request.method == b"HEAD":
+            done(None)
+        else:
+            FileSender().beginFileTransfer(source, request).addBoth(done)
 
 
 def readJson(request: Request) -> dict[str, Any]:
@@ -95,6 +129,9 @@ class ApiResource(Resource):
         if operator is not None and request.method not in SAFE_METHODS:
             await self._audit(request, operator, status)
         if finished:
+            return
+        if isinstance(body, FileAnswer):
+            body.render(request)
             return
         request.setResponseCode(status)
         if body is not None:

@@ -10,8 +10,12 @@ L{kcsms.interfaces.ICentralSystem.call} as the operator gives them.
 """
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
+from twisted.application.service import IService, Service
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -27,7 +31,10 @@ from kcsms.model import BootInfo, ConnectorStatus, MeterValue, SampledValue
 from kcsms.profiles import refuseOptions
 from kcsms.timestamps import formatTimestamp, parseTimestamp
 
-__all__ = ["CoreProfile", "meterValuesFrom"]
+__all__ = ["CoreProfile", "meterValuesFrom", "SEEN_FLUSH_INTERVAL"]
+
+#: Seconds between writes of when stations were last seen.
+SEEN_FLUSH_INTERVAL = 5.0
 
 _REGISTRATION_FOR_UNKNOWN = {"accept": "Accepted", "pending": "Pending", "reject": None}
 
@@ -50,10 +57,14 @@ def _optionalTimestamp(text: str | None) -> Any:
     return parseTimestamp(text) if text is not None else None
 
 
-@implementer(IFeatureProfile)
-class CoreProfile:
+@implementer(IFeatureProfile, IService)
+class CoreProfile(Service):
     """
     The Core profile of one central system.
+
+    Heartbeats acknowledge no data, so the times stations were last seen are
+    kept in memory and written for every station at once, every
+    L{SEEN_FLUSH_INTERVAL} seconds and at stop.
     """
 
     name = "Core"
@@ -65,6 +76,30 @@ class CoreProfile:
         refuseOptions(self.name, options)
         self.centralSystem = centralSystem
         self.ocpp = centralSystem.config.ocpp
+        self._seen: dict[str, datetime] = {}
+        self._seenFlush = LoopingCall(self.flushSeen)
+        self._seenFlush.clock = centralSystem.clock
+
+    def startService(self) -> None:
+        super().startService()
+        self._seenFlush.start(SEEN_FLUSH_INTERVAL, now=False)
+
+    def stopService(self) -> Deferred[None]:
+        super().stopService()
+        if self._seenFlush.running:
+            self._seenFlush.stop()
+        return self.flushSeen()
+
+    def flushSeen(self) -> Deferred[None]:
+        """
+        Write the last-seen times gathered since the last flush.
+        """
+        seen, self._seen = self._seen, {}
+        if not seen:
+            return succeed(None)
+        d: Deferred[None] = self._store.recordSeen(seen)
+        d.addErrback(lambda f: self.log.failure("Recording when stations were last seen", f))
+        return d
 
     @property
     def _store(self) -> Any:
@@ -120,10 +155,10 @@ class CoreProfile:
             "interval": self.ocpp.heartbeatInterval,
         }
 
-    async def ocpp_Heartbeat(
+    def ocpp_Heartbeat(
         self, session: IChargePointSession, request: dict[str, Any]
     ) -> dict[str, Any]:
-        await self._store.recordSeen(session.chargePointId, self.centralSystem.now())
+        self._seen[session.chargePointId] = self.centralSystem.now()
         return {"currentTime": self._now()}
 
     async def ocpp_Authorize(

@@ -9,7 +9,7 @@ L{kcsms.timestamps.formatTimestamp}'s format, so that they sort as text.
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from kcsms.model import (
     FirmwareJobEvent,
     FirmwareRollout,
     IdTag,
+    InstalledChargingProfile,
     InstalledLocalList,
     LoggedMessage,
     MeterValue,
@@ -181,10 +182,11 @@ def recordBootNotification_txn(
     return _chargePoint(rows[0]) if rows else None
 
 
-def recordSeen_txn(chargePointId: str, at: datetime) -> Interaction[None]:
+def recordSeen_txn(seen: Mapping[str, datetime]) -> Interaction[None]:
     yield Query(
         "UPDATE charge_points SET last_seen = ? WHERE charge_point_id = ?",
-        (formatTimestamp(at), chargePointId),
+        [(formatTimestamp(at), chargePointId) for chargePointId, at in sorted(seen.items())],
+        many=True,
     )
 
 
@@ -1124,7 +1126,7 @@ def createFirmwareJob_txn(
     request: dict[str, Any] | None,
     status: str,
     at: datetime,
-    deadline: datetime,
+    deadline: datetime | None,
     uploadToken: str | None,
     rolloutId: int | None,
 ) -> Interaction[FirmwareJob]:
@@ -1142,7 +1144,7 @@ def createFirmwareJob_txn(
             rolloutId,
             stamp,
             stamp,
-            formatTimestamp(deadline),
+            _formatOptional(deadline),
         ),
     )
     jobId = rows[0][0]
@@ -1201,7 +1203,7 @@ def reportFirmwareJobStatus_txn(
         return job
     return (
         yield from createFirmwareJob_txn(
-            chargePointId, kind, None, status, at, deadline or at, None, None
+            chargePointId, kind, None, status, at, deadline, None, None
         )
     )
 
@@ -1330,6 +1332,118 @@ def listFirmwareRollouts_txn(rolloutId: int | None) -> Interaction[list[Firmware
     return [_rollout(row) for row in rows]
 
 
+# Charging profiles
+
+_CHARGING_PROFILE_COLUMNS = (
+    "charge_point_id, charging_profile_id, connector_id, purpose, stack_level,"
+    " transaction_id, profile, installed_at"
+)
+
+
+def _chargingProfiles(rows: list[Row]) -> list[InstalledChargingProfile]:
+    """
+    @return: the rows' profiles by connector, purpose, stackLevel and id.
+    """
+    rows = sorted(rows, key=lambda row: (row[2], row[3], row[4], row[1]))
+    return [
+        InstalledChargingProfile(
+            chargePointId, connectorId, json.loads(profile), parseTimestamp(installedAt), txId
+        )
+        for chargePointId, _, connectorId, _, _, txId, profile, installedAt in rows
+    ]
+
+
+def _deleteChargingProfiles_txn(
+    chargePointId: str, conditions: dict[str, Any]
+) -> Interaction[list[InstalledChargingProfile]]:
+    """
+    @param conditions: column -> value, all of which a deleted row matches.
+    """
+    where = "".join(f" AND {column} = ?" for column in conditions)
+    rows = yield Query(
+        f"DELETE FROM charging_profiles WHERE charge_point_id = ?{where}"
+        f" RETURNING {_CHARGING_PROFILE_COLUMNS}",
+        (chargePointId, *conditions.values()),
+    )
+    return _chargingProfiles(rows)
+
+
+def installChargingProfile_txn(
+    installed: InstalledChargingProfile,
+) -> Interaction[list[InstalledChargingProfile]]:
+    chargePointId = installed.chargePointId
+    replaced = yield from _deleteChargingProfiles_txn(
+        chargePointId, {"charging_profile_id": installed.chargingProfileId}
+    )
+    replaced += yield from _deleteChargingProfiles_txn(
+        chargePointId,
+        {
+            "connector_id": installed.connectorId,
+            "purpose": installed.chargingProfilePurpose,
+            "stack_level": installed.stackLevel,
+        },
+    )
+    yield Query(
+        f"INSERT INTO charging_profiles ({_CHARGING_PROFILE_COLUMNS}) VALUES ({_placeholders(8)})",
+        (
+            chargePointId,
+            installed.chargingProfileId,
+            installed.connectorId,
+            installed.chargingProfilePurpose,
+            installed.stackLevel,
+            installed.transactionId,
+            json.dumps(installed.chargingProfile),
+            formatTimestamp(installed.installedAt),
+        ),
+    )
+    return replaced
+
+
+def clearChargingProfiles_txn(
+    chargePointId: str,
+    chargingProfileId: int | None,
+    connectorId: int | None,
+    purpose: str | None,
+    stackLevel: int | None,
+    transactionId: int | None,
+) -> Interaction[list[InstalledChargingProfile]]:
+    if chargingProfileId is not None:
+        conditions: dict[str, Any] = {"charging_profile_id": chargingProfileId}
+    else:
+        criteria = {
+            "connector_id": connectorId,
+            "purpose": purpose,
+            "stack_level": stackLevel,
+            "transaction_id": transactionId,
+        }
+        conditions = {column: value for column, value in criteria.items() if value is not None}
+    return (yield from _deleteChargingProfiles_txn(chargePointId, conditions))
+
+
+def bindChargingProfiles_txn(
+    chargePointId: str, connectorId: int, transactionId: int
+) -> Interaction[list[InstalledChargingProfile]]:
+    rows = yield Query(
+        "UPDATE charging_profiles SET connector_id = ?, transaction_id = ?"
+        " WHERE charge_point_id = ? AND purpose = 'TxProfile' AND transaction_id IS NULL"
+        f" AND connector_id IN (?, 0) RETURNING {_CHARGING_PROFILE_COLUMNS}",
+        (connectorId, transactionId, chargePointId, connectorId),
+    )
+    return _chargingProfiles(rows)
+
+
+def listChargingProfiles_txn(
+    chargePointId: str, connectorId: int | None
+) -> Interaction[list[InstalledChargingProfile]]:
+    where, params = ("", ()) if connectorId is None else (" AND connector_id = ?", (connectorId,))
+    rows = yield Query(
+        f"SELECT {_CHARGING_PROFILE_COLUMNS} FROM charging_profiles"
+        f" WHERE charge_point_id = ?{where}",
+        (chargePointId, *params),
+    )
+    return _chargingProfiles(rows)
+
+
 @implementer(IStore)
 class Store:
     """
@@ -1364,8 +1478,8 @@ class Store:
             recordBootNotification_txn(chargePointId, boot, at, registrationIfNew)
         )
 
-    def recordSeen(self, chargePointId: str, at: datetime) -> Deferred[None]:
-        return self._runner.run(recordSeen_txn(chargePointId, at))
+    def recordSeen(self, seen: Mapping[str, datetime]) -> Deferred[None]:
+        return self._runner.run(recordSeen_txn(seen))
 
     # IIdTagStore
 
@@ -1682,6 +1796,38 @@ class Store:
 
     def listFirmwareRollouts(self) -> Deferred[list[FirmwareRollout]]:
         return self._runner.run(listFirmwareRollouts_txn(None))
+
+    # IChargingProfileStore
+
+    def installChargingProfile(
+        self, installed: InstalledChargingProfile
+    ) -> Deferred[list[InstalledChargingProfile]]:
+        return self._runner.run(installChargingProfile_txn(installed))
+
+    def clearChargingProfiles(
+        self,
+        chargePointId: str,
+        chargingProfileId: int | None = None,
+        connectorId: int | None = None,
+        purpose: str | None = None,
+        stackLevel: int | None = None,
+        transactionId: int | None = None,
+    ) -> Deferred[list[InstalledChargingProfile]]:
+        return self._runner.run(
+            clearChargingProfiles_txn(
+                chargePointId, chargingProfileId, connectorId, purpose, stackLevel, transactionId
+            )
+        )
+
+    def bindChargingProfiles(
+        self, chargePointId: str, connectorId: int, transactionId: int
+    ) -> Deferred[list[InstalledChargingProfile]]:
+        return self._runner.run(bindChargingProfiles_txn(chargePointId, connectorId, transactionId))
+
+    def listChargingProfiles(
+        self, chargePointId: str, connectorId: int | None = None
+    ) -> Deferred[list[InstalledChargingProfile]]:
+        return self._runner.run(listChargingProfiles_txn(chargePointId, connectorId))
 
     def close(self) -> Deferred[None]:
         return self._runner.close()

@@ -39,3 +39,17 @@ remoteTrigger = FeatureProfilePlugin(
     STATION_ACTIONS["RemoteTrigger"],
     CENTRAL_ACTIONS["RemoteTrigger"],
 )
+
+firmwareManagement = FeatureProfilePlugin(
+    "FirmwareManagement",
+    "kcsms.profiles.firmware.FirmwareProfile",
+    STATION_ACTIONS["FirmwareManagement"],
+    CENTRAL_ACTIONS["FirmwareManagement"],
+)
+
+smartCharging = FeatureProfilePlugin(
+    "SmartCharging",
+    "kcsms.profiles.smartcharging.SmartChargingProfile",
+    STATION_ACTIONS["SmartCharging"],
+    CENTRAL_ACTIONS["SmartCharging"],
+)
