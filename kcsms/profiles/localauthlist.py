@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from twisted.application.service import IService, Service
+from twisted.application.service import IService
 from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
@@ -27,6 +27,7 @@ from kcsms.events import CallAnswered
 from kcsms.interfaces import ICentralSystem, IFeatureProfile
 from kcsms.locallist import Update, applyUpdate, nextVersion, planSync
 from kcsms.model import InstalledLocalList
+from kcsms.profiles import ObservingProfile
 
 __all__ = ["LocalAuthListProfile", "NoDesiredList"]
 
@@ -76,7 +77,7 @@ def _updateFrom(request: dict[str, Any]) -> Update:
 
 
 @implementer(IFeatureProfile, IService)
-class LocalAuthListProfile(Service):
+class LocalAuthListProfile(ObservingProfile):
     """
     The LocalAuthListManagement profile of one central system.
 
@@ -96,24 +97,9 @@ class LocalAuthListProfile(Service):
         settings = _options(options)
         self.maxLength: int = settings["send_local_list_max_length"]
         self.syncInterval: float = settings["sync_interval"]
-        self.centralSystem = centralSystem
+        super().__init__(centralSystem)
         self.api = LocalListApi(self)
         self._syncing: set[str] = set()
-        self._unsubscribe: Any = None
-
-    @property
-    def _store(self) -> Any:
-        return self.centralSystem.store
-
-    def startService(self) -> None:
-        super().startService()
-        self._unsubscribe = self.centralSystem.subscribe(self._observe)
-
-    def stopService(self) -> None:
-        super().stopService()
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
 
     # Learning from the calls that went out
 
@@ -121,10 +107,7 @@ class LocalAuthListProfile(Service):
         if isinstance(event, CallAnswered):
             learn = getattr(self, f"_answered_{event.action}", None)
             if learn is not None:
-                d = ensureDeferred(learn(event))
-                d.addErrback(
-                    lambda f: self.log.failure("Recording {action}", f, action=event.action)
-                )
+                self._inBackground(learn(event), f"Recording {event.action}")
 
     async def _changeInstalled(self, chargePointId: str, **changes: Any) -> None:
         installed = await self._store.getInstalledLocalList(chargePointId)

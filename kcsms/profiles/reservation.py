@@ -12,12 +12,11 @@ recorded the same way, from L{kcsms.events.CallAnswered}.  Every change is
 published as a L{kcsms.events.ReservationChanged}.
 """
 
-from collections.abc import Coroutine, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from twisted.application.service import IService, Service
-from twisted.internet.defer import ensureDeferred
+from twisted.application.service import IService
 from twisted.internet.interfaces import IDelayedCall
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -26,14 +25,14 @@ from kcsms.errors import CallFailed
 from kcsms.events import CallAnswered, ReservationChanged, TransactionStarted
 from kcsms.interfaces import ICentralSystem, IFeatureProfile
 from kcsms.model import Reservation
-from kcsms.profiles import refuseOptions
+from kcsms.profiles import ObservingProfile, refuseOptions
 from kcsms.timestamps import formatTimestamp, parseTimestamp
 
 __all__ = ["ReservationProfile"]
 
 
 @implementer(IFeatureProfile, IService)
-class ReservationProfile(Service):
+class ReservationProfile(ObservingProfile):
     """
     The Reservation profile of one central system.
     """
@@ -46,32 +45,20 @@ class ReservationProfile(Service):
         from kcsms.api.reservations import ReservationApi
 
         refuseOptions(self.name, options)
-        self.centralSystem = centralSystem
+        super().__init__(centralSystem)
         self.api = ReservationApi(self)
         #: The expiry timers of the active reservations, by reservation id.
         self._expiries: dict[int, IDelayedCall] = {}
-        self._unsubscribe: Any = None
-
-    @property
-    def _store(self) -> Any:
-        return self.centralSystem.store
 
     def startService(self) -> None:
         super().startService()
-        self._unsubscribe = self.centralSystem.subscribe(self._observe)
         self._inBackground(self._scheduleActive(), "Loading the active reservations")
 
     def stopService(self) -> None:
         super().stopService()
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
         for timer in self._expiries.values():
             timer.cancel()
         self._expiries.clear()
-
-    def _inBackground(self, work: Coroutine[Any, Any, Any], what: str) -> None:
-        ensureDeferred(work).addErrback(lambda f: self.log.failure(what, f))
 
     # What the operator asks
 
