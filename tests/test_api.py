@@ -54,7 +54,9 @@ async def startLive(extra="", profiles="Core"):
     config = fromString(
         "[ocpp]\nendpoint = tcp:0:interface=127.0.0.1\ncall_timeout = 1\n"
         "[storage]\ndatabase = memory:\n"
-        "[api]\nendpoint = tcp:0:interface=127.0.0.1\n" + extra + f"[profiles]\nenabled = {profiles}\n"
+        "[api]\nendpoint = tcp:0:interface=127.0.0.1\n"
+        + extra
+        + f"[profiles]\nenabled = {profiles}\n"
     )
     service = makeService(config, reactor)
     service.startService()

@@ -32,7 +32,9 @@ def test_eventsSurviveEncoding():
         ),
         BootNotificationReceived("CP2", "Rejected", None),
         MeterValuesReceived("CP1", 1, None, [MeterValue(now, (SampledValue("1", unit="Wh"),))]),
-        CallAnswered("CP1", "GetConfiguration", {"key": ["A"]}, {"configurationKey": [{"key": "A"}]}),
+        CallAnswered(
+            "CP1", "GetConfiguration", {"key": ["A"]}, {"configurationKey": [{"key": "A"}]}
+        ),
     ]:
         assert decodeValue(encodeValue(event)) == event
 

@@ -70,7 +70,11 @@ def test_shippedConfigurationIsValid():
     )
     assert shipped.profiles.enabled == defaults.profiles.enabled
     assert shipped.files == defaults.files
-    text = open("etc/kcsms.ini").read().replace("database = sqlite:var/kcsms.sqlite", "database = memory:")
+    text = (
+        open("etc/kcsms.ini")
+        .read()
+        .replace("database = sqlite:var/kcsms.sqlite", "database = memory:")
+    )
     MemoryCentralSystem(text)
 
 

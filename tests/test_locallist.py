@@ -56,7 +56,9 @@ def test_differentialCarriesOnlyChanges(installed, desired):
     the changes or a Full of the desired list, whichever is smaller.
     """
     updates = planSync(installed, desired, 1, 1000)
-    changed = {t for t in desired if installed.get(t) != desired[t]} | (set(installed) - set(desired))
+    changed = {t for t in desired if installed.get(t) != desired[t]} | (
+        set(installed) - set(desired)
+    )
     sent = sum(len(update.entries) for update in updates)
     assert sent <= max(min(len(changed), len(desired)), 0) or not updates
 
