@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import pytest_twisted
+from twisted.internet.defer import ensureDeferred
 from twisted.internet.testing import MemoryReactorClock
 from zope.interface.verify import verifyObject
 
@@ -437,6 +438,26 @@ async def test_failingInteractionIsRolledBack(store):
     with pytest.raises(Exception) as caught:
         await store.stopTransaction("CP1", 999, None, 500, at(60), "Local", [broken])
     assert "IntegrityError" in {cls.__name__ for cls in type(caught.value).__mro__}
+    assert await store.listUnmatchedStops("CP1") == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_concurrentWritesAreIsolated(store):
+    """
+    Many writes at once (on SQLite, committed together in one transaction)
+    each succeed or fail on their own: a failing one undoes only itself.
+    """
+    broken = MeterValue(at(30), (SampledValue(None),))
+    pending = [ensureDeferred(start(store, connectorId=c)) for c in range(1, 21)]
+    failing = ensureDeferred(
+        store.stopTransaction("CP1", 999, None, 500, at(60), "Local", [broken])
+    )
+    pending += [ensureDeferred(start(store, connectorId=c)) for c in range(21, 41)]
+    started = [await d for d in pending]
+    assert len({transaction.transactionId for transaction in started}) == 40
+    with pytest.raises(Exception):
+        await failing
+    assert len(await store.listTransactions("CP1")) == 40
     assert await store.listUnmatchedStops("CP1") == []
 
 

@@ -6,7 +6,7 @@ An I{interaction} is a generator function whose name ends in C{_txn}: it
 yields L{Query} objects, is sent back each query's rows (a list of tuples),
 and returns its result.  It never touches the reactor or a connection, so the
 same interaction serves a blocking DB-API cursor (L{transact}, driven in a
-thread by L{ThreadPoolRunner} or at once by L{BlockingRunner}) and an
+thread by L{GroupCommitRunner} or at once by L{BlockingRunner}) and an
 asynchronous one whose C{execute} returns a Deferred.  SQL is written once
 with C{?} placeholders; a L{Dialect} converts them for its driver and fills in
 the few DDL differences of the numbered schema files in C{schema/}.
@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from twisted.enterprise.adbapi import ConnectionPool
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.python.failure import Failure
 
 __all__ = [
     "StorageError",
@@ -31,7 +32,8 @@ __all__ = [
     "transact",
     "Runner",
     "BlockingRunner",
-    "ThreadPoolRunner",
+    "GroupCommitRunner",
+    "transactBatch",
     "schemaScripts",
     "appliedVersions_txn",
     "migrate",
@@ -186,27 +188,102 @@ class BlockingRunner:
         return succeed(None)
 
 
-class ThreadPoolRunner:
+def transactBatch(
+    connection: Any, dialect: Dialect, interactions: Sequence[Interaction[Any]]
+) -> list[tuple[bool, Any]]:
     """
-    Runs interactions in the threads of an adbapi L{ConnectionPool}.
+    Run several interactions in one transaction on a blocking DB-API
+    connection, each inside a savepoint so that one that raises is rolled
+    back alone; commit once at the end.
+
+    @return: per interaction, C{(True, result)} or C{(False, Failure)}.
+    @raise Exception: when the transaction itself fails (then nothing is committed).
     """
+    cursor = connection.cursor()
+    results: list[tuple[bool, Any]] = []
+    try:
+        if dialect.begin is not None:
+            cursor.execute(dialect.begin)
+        for interaction in interactions:
+            cursor.execute("SAVEPOINT interaction")
+            try:
+                value = drive(interaction, lambda query: _execute(cursor, dialect, query))
+            except Exception:
+                results.append((False, Failure()))
+                cursor.execute("ROLLBACK TO SAVEPOINT interaction")
+            else:
+                results.append((True, value))
+            cursor.execute("RELEASE SAVEPOINT interaction")
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        cursor.close()
+    return results
+
+
+class GroupCommitRunner:
+    """
+    Runs interactions in the one thread of an adbapi L{ConnectionPool},
+    committing all those waiting in one transaction (group commit): with
+    many stations writing at once, each commit and thread hand-over serves
+    many of them.  Every interaction still succeeds or fails on its own, and
+    its Deferred fires only after the transaction holding it is committed.
+
+    @ivar maxBatch: the most interactions in one transaction.
+    """
+
+    maxBatch = 256
 
     def __init__(self, pool: ConnectionPool, dialect: Dialect) -> None:
         self._pool = pool
         self._dialect = dialect
+        self._waiting: list[tuple[Interaction[Any], Deferred[Any]]] = []
+        self._busy = False
+        self._idle: list[Deferred[None]] = []
 
     def run(self, interaction: Interaction[T]) -> Deferred[T]:
-        return self._pool.runWithConnection(transact, self._dialect, interaction)
+        d: Deferred[T] = Deferred()
+        self._waiting.append((interaction, d))
+        self._runWaiting()
+        return d
+
+    def _runWaiting(self) -> None:
+        if self._busy:
+            return
+        if not self._waiting:
+            idle, self._idle = self._idle, []
+            for d in idle:
+                d.callback(None)
+            return
+        batch = self._waiting[: self.maxBatch]
+        del self._waiting[: self.maxBatch]
+        self._busy = True
+        done = self._pool.runWithConnection(
+            transactBatch, self._dialect, [interaction for interaction, _ in batch]
+        )
+        done.addBoth(self._finished, [d for _, d in batch])
+
+    def _finished(self, outcome: Any, waiting: list[Deferred[Any]]) -> None:
+        self._busy = False
+        if isinstance(outcome, Failure):
+            for d in waiting:
+                d.errback(outcome)
+        else:
+            for d, (succeeded, value) in zip(waiting, outcome, strict=True):
+                if succeeded:
+                    d.callback(value)
+                else:
+                    d.errback(value)
+        self._runWaiting()
 
     def close(self) -> Deferred[None]:
-        if not self._pool.running:
-            self._pool.close()
-            return succeed(None)
-        # The pool's queue is first in, first out: once this has run, so has
-        # every interaction submitted before it.
-        drained = self._pool.runWithConnection(lambda connection: None)
-        drained.addCallback(lambda _: self._pool.close())
-        return drained
+        idle: Deferred[None] = Deferred()
+        self._idle.append(idle)
+        self._runWaiting()
+        idle.addCallback(lambda _: self._pool.close())
+        return idle
 
 
 def schemaScripts() -> list[tuple[int, str]]:

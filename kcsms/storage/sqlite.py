@@ -11,7 +11,7 @@ from typing import Any
 
 from twisted.enterprise.adbapi import ConnectionPool
 
-from kcsms.storage.sql import BlockingRunner, Dialect, StorageError, ThreadPoolRunner, migrate
+from kcsms.storage.sql import BlockingRunner, Dialect, GroupCommitRunner, StorageError, migrate
 from kcsms.storage.store import Store
 
 __all__ = ["SQLITE", "openMemory", "migrateFile", "openFile"]
@@ -98,4 +98,4 @@ def openFile(path: str, reactor: Any) -> Store:
         cp_reactor=reactor,
         cp_openfun=_configure,
     )
-    return Store(ThreadPoolRunner(pool, SQLITE))
+    return Store(GroupCommitRunner(pool, SQLITE))
