@@ -29,6 +29,8 @@ class FeatureProfilePlugin:
 
     @param profileClass: dotted name of a callable C{(options, centralSystem)}
         returning an L{IFeatureProfile}.
+    @param apiClass: dotted name of the class of the profile's C{api}, if it
+        has one: when the profile is disabled its routes answer 403.
     """
 
     def __init__(
@@ -37,9 +39,11 @@ class FeatureProfilePlugin:
         profileClass: str,
         stationActions: Iterable[str] = (),
         centralActions: Iterable[str] = (),
+        apiClass: str | None = None,
     ) -> None:
         self.name = name
         self.profileClass = profileClass
+        self.apiClass = apiClass
         self.stationActions = tuple(stationActions)
         self.centralActions = tuple(centralActions)
 

@@ -103,6 +103,8 @@ class CentralSystemService(MultiService):
         self.stationSecurity = StationSecurity(self, config.ocpp.securityProfile, reactor)
         self.messageLog.setServiceParent(self)
 
+        #: Every installed feature-profile plugin, by name.
+        self.plugins = plugins
         enabled = enabledPlugins(config.profiles.enabled, plugins)
         self.enabledProfiles = frozenset(plugin.name for plugin in enabled)
         self._centralOwners = {

@@ -207,7 +207,7 @@ async def test_apiTriggerErrors(live):
 async def test_apiWithRemoteTriggerDisabled():
     """
     Without the profile, TriggerMessage through the calls route is 403 and
-    the trigger route does not exist (404).
+    so is the trigger route.
     """
     service = await startLive()
     try:
@@ -219,7 +219,7 @@ async def test_apiWithRemoteTriggerDisabled():
         )
         assert (status, answer["error"]) == (403, "ProfileDisabled")
         status, answer = await live.request("POST", "/chargepoints/CP001/trigger", body)
-        assert (status, answer["error"]) == (404, "UnknownRoute")
+        assert (status, answer["error"]) == (403, "ProfileDisabled")
     finally:
         await service.stopService()
 

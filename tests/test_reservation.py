@@ -553,8 +553,8 @@ async def test_apiReservationErrors(live):
 @pytest_twisted.ensureDeferred
 async def test_apiWithReservationDisabled():
     """
-    Without the profile, ReserveNow through the calls route is 403 and the
-    reservation routes do not exist (404).
+    Without the profile, ReserveNow through the calls route is 403 and so
+    are the reservation routes.
     """
     service = await startLive()
     try:
@@ -563,7 +563,9 @@ async def test_apiWithReservationDisabled():
         payload = {"connectorId": 1, "expiryDate": T0, "idTag": "X", "reservationId": 1}
         status, answer = await live.request("POST", "/chargepoints/CP001/calls/ReserveNow", payload)
         assert (status, answer["error"]) == (403, "ProfileDisabled")
-        assert (await live.request("GET", "/reservations"))[1]["error"] == "UnknownRoute"
+        for method, path in [("GET", "/reservations"), ("DELETE", "/reservations/1")]:
+            status, answer = await live.request(method, path)
+            assert (status, answer["error"]) == (403, "ProfileDisabled")
     finally:
         await service.stopService()
 

@@ -792,7 +792,7 @@ async def test_openApiDocumentsSmartCharging(live):
 @pytest_twisted.ensureDeferred
 async def test_apiWithSmartChargingDisabled():
     """
-    Without the profile its routes do not exist and its actions are 403.
+    Without the profile its routes and its actions are 403.
     """
     service = await startLive()
     try:
@@ -803,7 +803,7 @@ async def test_apiWithSmartChargingDisabled():
         )
         assert (status, answer["error"]) == (403, "ProfileDisabled")
         status, answer = await live.request("GET", "/chargepoints/CP001/chargingprofiles")
-        assert (status, answer["error"]) == (404, "UnknownRoute")
+        assert (status, answer["error"]) == (403, "ProfileDisabled")
     finally:
         await service.stopService()
 

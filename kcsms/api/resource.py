@@ -106,12 +106,12 @@ class ApiResource(Resource):
         operator = None
         try:
             operator = await self._authenticate(request)
-            handler, parameters = match(
+            route, handler, parameters = match(
                 self._routes,
                 request.method.decode("ascii", "replace"),
                 request.path.decode("ascii", "replace"),
             )
-            role = handler.route.role  # type: ignore[attr-defined]
+            role = route.role
             if not operator.may(role):
                 raise ApiError(
                     403,

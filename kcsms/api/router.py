@@ -7,13 +7,23 @@ disagree.
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote
 
 from kcsms.model import API_ROLES
 
-__all__ = ["PREFIX", "ApiError", "QueryParameter", "Route", "route", "routesOf", "match"]
+__all__ = [
+    "DisabledApi",
+    "declaredRoutes",
+    "PREFIX",
+    "ApiError",
+    "QueryParameter",
+    "Route",
+    "route",
+    "routesOf",
+    "match",
+]
 
 #: Every route is under this path.
 PREFIX = "/api/v1"
@@ -111,27 +121,74 @@ def route(
 Handler = Callable[..., Any]
 
 
-def routesOf(apis: Iterable[object]) -> list[tuple[Route, Handler]]:
+def declaredRoutes(apiClass: type) -> list[tuple[str, Route]]:
     """
-    @param apis: objects with L{route}-declared methods.
-    @return: every route they declare with its bound handler, in declaration order.
+    @return: C{(method name, route)} of every route a class declares, in order.
     """
     return [
-        (member.route, getattr(api, name))
-        for api in apis
-        for name, member in type(api).__dict__.items()
+        (name, member.route)
+        for name, member in apiClass.__dict__.items()
         if callable(member) and hasattr(member, "route")
     ]
 
 
+class DisabledApi:
+    """
+    The routes of a feature profile that is installed but not enabled: each
+    answers 403 C{ProfileDisabled}, as the calls route does for its actions.
+
+    @param profile: the profile's name.
+    @param apiClass: the class that serves its routes when it is enabled.
+    """
+
+    def __init__(self, profile: str, apiClass: type) -> None:
+        self.profile = profile
+        self.apiClass = apiClass
+
+    def boundRoutes(self) -> list[tuple[Route, Handler]]:
+        return [
+            (
+                replace(
+                    declared,
+                    responses={
+                        **declared.responses,
+                        403: (f"the {self.profile} profile is not enabled", "Error"),
+                    },
+                ),
+                self._refuse,
+            )
+            for _, declared in declaredRoutes(self.apiClass)
+        ]
+
+    async def _refuse(self, request: Any, **parameters: str) -> Any:
+        raise ApiError(403, "ProfileDisabled", f"the {self.profile} profile is not enabled")
+
+
+def routesOf(apis: Iterable[object]) -> list[tuple[Route, Handler]]:
+    """
+    @param apis: objects with L{route}-declared methods (or, like
+        L{DisabledApi}, a C{boundRoutes()} of their own).
+    @return: every route they declare with its bound handler, in declaration order.
+    """
+    routes: list[tuple[Route, Handler]] = []
+    for api in apis:
+        if isinstance(api, DisabledApi):
+            routes += api.boundRoutes()
+        else:
+            routes += [
+                (declared, getattr(api, name)) for name, declared in declaredRoutes(type(api))
+            ]
+    return routes
+
+
 def match(
     routes: list[tuple[Route, Handler]], method: str, path: str
-) -> tuple[Handler, dict[str, str]]:
+) -> tuple[Route, Handler, dict[str, str]]:
     """
-    Find the handler for a request.
+    Find the route and handler for a request.
 
     @param path: the request path, still percent-encoded.
-    @return: the handler and the route's path parameters, percent-decoded.
+    @return: the route, its handler and its path parameters, percent-decoded.
     @raise ApiError: 404 when no route has that path, 405 when none has that method.
     """
     allowed = []
@@ -139,7 +196,8 @@ def match(
         found = candidate.pattern.match(path)
         if found is not None:
             if candidate.method == method:
-                return handler, {name: unquote(value) for name, value in found.groupdict().items()}
+                parameters = {name: unquote(value) for name, value in found.groupdict().items()}
+                return candidate, handler, parameters
             allowed.append(candidate.method)
     if allowed:
         raise ApiError(

@@ -10,10 +10,11 @@ OCPP's and times are formatted as the OCPP engine sends them.
 import json
 from typing import Any
 
+from twisted.python.reflect import namedAny
 from twisted.web.server import Request
 
 from kcsms.api.resource import readJson
-from kcsms.api.router import ApiError, QueryParameter, route
+from kcsms.api.router import ApiError, DisabledApi, QueryParameter, route
 from kcsms.api.security import SecurityApi
 from kcsms.api.validation import (
     booleanArgument,
@@ -119,6 +120,12 @@ class OperatorApi:
             if extension is not None:
                 self.apis.append(extension)
                 self.schemas.update(getattr(extension, "schemas", {}))
+        for plugin in centralSystem.plugins.values():
+            apiClass = getattr(plugin, "apiClass", None)
+            if apiClass and plugin.name not in centralSystem.enabledProfiles:
+                disabled = namedAny(apiClass)
+                self.apis.append(DisabledApi(plugin.name, disabled))
+                self.schemas.update(getattr(disabled, "schemas", {}))
 
     @property
     def _store(self) -> Any:

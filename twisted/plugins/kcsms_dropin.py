@@ -24,6 +24,7 @@ localAuthListManagement = FeatureProfilePlugin(
     "kcsms.profiles.localauthlist.LocalAuthListProfile",
     STATION_ACTIONS["LocalAuthListManagement"],
     CENTRAL_ACTIONS["LocalAuthListManagement"],
+    apiClass="kcsms.api.locallists.LocalListApi",
 )
 
 reservation = FeatureProfilePlugin(
@@ -31,6 +32,7 @@ reservation = FeatureProfilePlugin(
     "kcsms.profiles.reservation.ReservationProfile",
     STATION_ACTIONS["Reservation"],
     CENTRAL_ACTIONS["Reservation"],
+    apiClass="kcsms.api.reservations.ReservationApi",
 )
 
 remoteTrigger = FeatureProfilePlugin(
@@ -38,6 +40,7 @@ remoteTrigger = FeatureProfilePlugin(
     "kcsms.profiles.remotetrigger.RemoteTriggerProfile",
     STATION_ACTIONS["RemoteTrigger"],
     CENTRAL_ACTIONS["RemoteTrigger"],
+    apiClass="kcsms.api.trigger.TriggerApi",
 )
 
 firmwareManagement = FeatureProfilePlugin(
@@ -45,6 +48,7 @@ firmwareManagement = FeatureProfilePlugin(
     "kcsms.profiles.firmware.FirmwareProfile",
     STATION_ACTIONS["FirmwareManagement"],
     CENTRAL_ACTIONS["FirmwareManagement"],
+    apiClass="kcsms.api.firmware.FirmwareApi",
 )
 
 smartCharging = FeatureProfilePlugin(
@@ -52,4 +56,5 @@ smartCharging = FeatureProfilePlugin(
     "kcsms.profiles.smartcharging.SmartChargingProfile",
     STATION_ACTIONS["SmartCharging"],
     CENTRAL_ACTIONS["SmartCharging"],
+    apiClass="kcsms.api.smartcharging.SmartChargingApi",
 )
