@@ -151,9 +151,9 @@ def prepareDatabase(database: Path, chargePointIds: Iterable[str]) -> None:
     using kcsms's own schema and SQL.
     """
     from kcsms.model import IdTag
+    from kcsms.storage.chargepoints import putIdTag_txn
     from kcsms.storage.sql import migrate, transact
     from kcsms.storage.sqlite import SQLITE
-    from kcsms.storage.store import putIdTag_txn
 
     def putTags_txn() -> Any:
         for chargePointId in chargePointIds:

@@ -1,0 +1,114 @@
+"""
+The message log and what cluster nodes share: the interactions (C{_txn} generators) of L{kcsms.storage.store.Store}.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from kcsms.model import (
+    LoggedMessage,
+)
+from kcsms.storage.sql import Interaction, Query
+from kcsms.timestamps import formatTimestamp, parseTimestamp
+
+# Message log
+
+
+def appendMessages_txn(messages: Sequence[LoggedMessage]) -> Interaction[None]:
+    if messages:
+        yield Query(
+            "INSERT INTO message_log (charge_point_id, timestamp, direction, message)"
+            " VALUES (?, ?, ?, ?)",
+            [
+                (m.chargePointId, formatTimestamp(m.timestamp), m.direction, m.message)
+                for m in messages
+            ],
+            many=True,
+        )
+
+
+def listMessages_txn(chargePointId: str, limit: int) -> Interaction[list[LoggedMessage]]:
+    rows = yield Query(
+        "SELECT charge_point_id, timestamp, direction, message FROM message_log"
+        " WHERE charge_point_id = ? ORDER BY id DESC LIMIT ?",
+        (chargePointId, limit),
+    )
+    return [
+        LoggedMessage(chargePointId, parseTimestamp(stamp), direction, message)
+        for chargePointId, stamp, direction, message in reversed(rows)
+    ]
+
+
+def pruneMessages_txn(before: datetime) -> Interaction[int]:
+    rows = yield Query(
+        "DELETE FROM message_log WHERE timestamp < ? RETURNING id", (formatTimestamp(before),)
+    )
+    return len(rows)
+
+
+# Cluster
+
+
+def renewNode_txn(nodeId: str, leaseUntil: datetime) -> Interaction[None]:
+    yield Query(
+        "INSERT INTO nodes (node_id, lease_until) VALUES (?, ?)"
+        " ON CONFLICT (node_id) DO UPDATE SET lease_until = excluded.lease_until",
+        (nodeId, formatTimestamp(leaseUntil)),
+    )
+
+
+def removeNode_txn(nodeId: str) -> Interaction[None]:
+    yield Query("DELETE FROM presence WHERE node_id = ?", (nodeId,))
+    yield Query("DELETE FROM nodes WHERE node_id = ?", (nodeId,))
+
+
+def setPresence_txn(chargePointId: str, nodeId: str, at: datetime) -> Interaction[str | None]:
+    rows = yield Query("SELECT node_id FROM presence WHERE charge_point_id = ?", (chargePointId,))
+    yield Query(
+        "INSERT INTO presence (charge_point_id, node_id, connected_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (charge_point_id) DO UPDATE"
+        " SET node_id = excluded.node_id, connected_at = excluded.connected_at",
+        (chargePointId, nodeId, formatTimestamp(at)),
+    )
+    return rows[0][0] if rows else None
+
+
+def clearPresence_txn(chargePointId: str, nodeId: str) -> Interaction[None]:
+    yield Query(
+        "DELETE FROM presence WHERE charge_point_id = ? AND node_id = ?", (chargePointId, nodeId)
+    )
+
+
+_LIVE_PRESENCE = (
+    "SELECT p.charge_point_id, p.node_id FROM presence p"
+    " JOIN nodes n ON n.node_id = p.node_id WHERE n.lease_until > ?"
+)
+
+
+def locate_txn(chargePointId: str, now: datetime) -> Interaction[str | None]:
+    rows = yield Query(
+        _LIVE_PRESENCE + " AND p.charge_point_id = ?", (formatTimestamp(now), chargePointId)
+    )
+    return rows[0][1] if rows else None
+
+
+def listPresence_txn(now: datetime) -> Interaction[dict[str, str]]:
+    rows = yield Query(_LIVE_PRESENCE, (formatTimestamp(now),))
+    return dict(rows)
+
+
+def putClusterMessage_txn(body: str, at: datetime) -> Interaction[int]:
+    rows = yield Query(
+        "INSERT INTO cluster_messages (body, created_at) VALUES (?, ?) RETURNING id",
+        (body, formatTimestamp(at)),
+    )
+    return rows[0][0]  # type: ignore[no-any-return]
+
+
+def getClusterMessage_txn(messageId: int) -> Interaction[str | None]:
+    rows = yield Query("SELECT body FROM cluster_messages WHERE id = ?", (messageId,))
+    return rows[0][0] if rows else None
+
+
+def pruneClusterMessages_txn(before: datetime) -> Interaction[None]:
+    yield Query("DELETE FROM cluster_messages WHERE created_at < ?", (formatTimestamp(before),))
