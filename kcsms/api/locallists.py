@@ -10,15 +10,12 @@ from twisted.web.server import Request
 
 from kcsms.api.resource import readJson
 from kcsms.api.router import ApiError, route
-from kcsms.api.validation import callFailure, checkFields
+from kcsms.api.validation import MAX_ID_TAG_LENGTH, callFailure, checkFields, idTagInfoFields
 from kcsms.errors import CallFailed
-from kcsms.model import AUTHORIZATION_STATUSES
-from kcsms.timestamps import formatTimestamp, isTimestamp
+from kcsms.timestamps import formatTimestamp
 
 __all__ = ["LocalListApi"]
 
-#: OCPP's IdToken is a CiString20.
-MAX_ID_TAG_LENGTH = 20
 MAX_NAME_LENGTH = 64
 
 _ENTRY = {
@@ -42,19 +39,7 @@ def _idTagInfo(idTag: str, info: Any) -> dict[str, Any]:
     where = f"idTagInfo of {idTag!r}"
     if not isinstance(info, dict):
         raise ApiError(400, "BadRequest", f"{where} must be an object")
-    checkFields(info, {"status", "expiryDate", "parentIdTag"}, {"status"})
-    if info["status"] not in AUTHORIZATION_STATUSES:
-        raise ApiError(
-            400, "BadRequest", f"{where}: status must be one of {', '.join(AUTHORIZATION_STATUSES)}"
-        )
-    expiryDate = info.get("expiryDate")
-    if expiryDate is not None and not (isinstance(expiryDate, str) and isTimestamp(expiryDate)):
-        raise ApiError(400, "BadRequest", f"{where}: expiryDate must be an ISO 8601 date-time")
-    parent = info.get("parentIdTag")
-    if parent is not None and not (
-        isinstance(parent, str) and 0 < len(parent) <= MAX_ID_TAG_LENGTH
-    ):
-        raise ApiError(400, "BadRequest", f"{where}: parentIdTag must have 1 to 20 characters")
+    idTagInfoFields(info, where)
     return {key: value for key, value in info.items() if value is not None}
 
 

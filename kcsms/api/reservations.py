@@ -11,12 +11,13 @@ from twisted.web.server import Request
 
 from kcsms.api.resource import readJson
 from kcsms.api.router import ApiError, QueryParameter, route
-from kcsms.api.routes import MAX_ID_TAG_LENGTH
 from kcsms.api.validation import (
     CALL_RESPONSES,
+    MAX_ID_TAG_LENGTH,
     booleanArgument,
     callFailure,
     checkFields,
+    isInteger,
     optionalString,
     queryArgument,
 )
@@ -53,10 +54,6 @@ def _requiredString(body: dict[str, Any], name: str, maxLength: int) -> str:
     return value
 
 
-def _isInteger(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _expiryDate(body: dict[str, Any], now: datetime) -> datetime:
     """
     @return: the expiry date from C{expiryDate} or C{expiresInSeconds}, in the future.
@@ -66,7 +63,7 @@ def _expiryDate(body: dict[str, Any], now: datetime) -> datetime:
         raise ApiError(400, "BadRequest", "give either expiryDate or expiresInSeconds")
     if "expiresInSeconds" in body:
         seconds = body["expiresInSeconds"]
-        if not _isInteger(seconds) or seconds <= 0:
+        if not isInteger(seconds) or seconds <= 0:
             raise ApiError(400, "BadRequest", "expiresInSeconds must be a positive whole number")
         return now + timedelta(seconds=seconds)
     try:
@@ -187,7 +184,7 @@ class ReservationApi:
         )
         chargePointId = _requiredString(body, "chargePointId", MAX_CHARGEPOINT_ID_LENGTH)
         connectorId = body["connectorId"]
-        if not _isInteger(connectorId) or connectorId < 0:
+        if not isInteger(connectorId) or connectorId < 0:
             raise ApiError(400, "BadRequest", "connectorId must be a whole number, 0 or more")
         idTag = _requiredString(body, "idTag", MAX_ID_TAG_LENGTH)
         parentIdTag = optionalString(body, "parentIdTag", MAX_ID_TAG_LENGTH)

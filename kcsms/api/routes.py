@@ -17,16 +17,16 @@ from kcsms.api.resource import readJson
 from kcsms.api.router import ApiError, DisabledApi, QueryParameter, route
 from kcsms.api.security import SecurityApi
 from kcsms.api.validation import (
+    MAX_ID_TAG_LENGTH,
     booleanArgument,
     callStation,
     checkFields,
     choice,
+    idTagInfoFields,
     limitArgument,
-    optionalString,
     queryArgument,
 )
 from kcsms.model import (
-    AUTHORIZATION_STATUSES,
     REGISTRATION_STATUSES,
     ChargePoint,
     ConnectorStatus,
@@ -35,12 +35,10 @@ from kcsms.model import (
     Transaction,
 )
 from kcsms.protocol import MAX_CHARGEPOINT_ID_LENGTH
-from kcsms.timestamps import formatTimestamp, parseTimestamp
+from kcsms.timestamps import formatTimestamp
 
 __all__ = ["OperatorApi"]
 
-#: OCPP's IdToken is a CiString20.
-MAX_ID_TAG_LENGTH = 20
 #: The most messages one request returns, and the default.
 MAX_MESSAGES = 10000
 DEFAULT_MESSAGES = 100
@@ -322,21 +320,7 @@ class OperatorApi:
     async def putIdTag(self, request: Request, idTag: str) -> tuple[int, Any]:
         if not 0 < len(idTag) <= MAX_ID_TAG_LENGTH:
             raise ApiError(400, "BadRequest", f"an id tag has 1 to {MAX_ID_TAG_LENGTH} characters")
-        body = readJson(request)
-        checkFields(body, {"status", "expiryDate", "parentIdTag"}, {"status"})
-        status = choice(body, "status", AUTHORIZATION_STATUSES)
-        expiryDate = body.get("expiryDate")
-        if expiryDate is not None:
-            try:
-                expiryDate = parseTimestamp(expiryDate) if isinstance(expiryDate, str) else None
-            except ValueError:
-                expiryDate = None
-            if expiryDate is None:
-                raise ApiError(
-                    400, "BadRequest", "expiryDate must be an ISO 8601 date-time or null"
-                )
-        parentIdTag = optionalString(body, "parentIdTag", MAX_ID_TAG_LENGTH)
-        tag = IdTag(idTag, status, expiryDate, parentIdTag)
+        tag = IdTag(idTag, *idTagInfoFields(readJson(request)))
         created = await self._store.putIdTag(tag)
         return (201 if created else 200), _idTag(tag)
 

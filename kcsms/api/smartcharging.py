@@ -17,7 +17,14 @@ from twisted.web.server import Request
 
 from kcsms.api.resource import readJson
 from kcsms.api.router import ApiError, QueryParameter, route
-from kcsms.api.validation import CALL_RESPONSES, callFailure, checkFields, queryArgument
+from kcsms.api.validation import (
+    CALL_RESPONSES,
+    callFailure,
+    checkFields,
+    choiceArgument,
+    isInteger,
+    queryArgument,
+)
 from kcsms.errors import CallFailed
 from kcsms.model import InstalledChargingProfile
 from kcsms.schedule import (
@@ -78,10 +85,6 @@ def _installedJson(installed: InstalledChargingProfile) -> dict[str, Any]:
     }
 
 
-def _isInteger(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _integerArgument(request: Request, name: str, minimum: int) -> int | None:
     """
     @return: a whole-number query argument, or L{None} when absent.
@@ -95,16 +98,9 @@ def _integerArgument(request: Request, name: str, minimum: int) -> int | None:
     return int(text)
 
 
-def _choiceArgument(request: Request, name: str, choices: tuple[str, ...]) -> str | None:
-    value = queryArgument(request, name)
-    if value is not None and value not in choices:
-        raise ApiError(400, "BadRequest", f"{name} must be one of {', '.join(choices)}")
-    return value
-
-
 def _connectorId(body: dict[str, Any], minimum: int) -> int:
     connectorId = body["connectorId"]
-    if not _isInteger(connectorId) or connectorId < minimum:
+    if not isInteger(connectorId) or connectorId < minimum:
         raise ApiError(400, "BadRequest", f"connectorId must be a whole number, {minimum} or more")
     return connectorId  # type: ignore[no-any-return]
 
@@ -387,7 +383,7 @@ class SmartChargingApi:
     async def clearChargingProfiles(self, request: Request, chargePointId: str) -> tuple[int, Any]:
         criteria = {
             "connectorId": _integerArgument(request, "connectorId", 0),
-            "chargingProfilePurpose": _choiceArgument(request, "purpose", PURPOSES),
+            "chargingProfilePurpose": choiceArgument(request, "purpose", PURPOSES),
             "stackLevel": _integerArgument(request, "stackLevel", 0),
         }
         payload = {name: value for name, value in criteria.items() if value is not None}
@@ -453,8 +449,8 @@ class SmartChargingApi:
         duration = _integerArgument(request, "duration", 1)
         if connectorId is None or duration is None:
             raise ApiError(400, "BadRequest", "connectorId and duration are required")
-        unit = _choiceArgument(request, "chargingRateUnit", RATE_UNITS)
-        source = _choiceArgument(request, "source", SOURCES) or "kcsms"
+        unit = choiceArgument(request, "chargingRateUnit", RATE_UNITS)
+        source = choiceArgument(request, "source", SOURCES) or "kcsms"
         answer: dict[str, Any] = {}
         if source != "kcsms":
             payload: dict[str, Any] = {"connectorId": connectorId, "duration": duration}

@@ -4,6 +4,7 @@ strings, query arguments, and calling a station with failures turned into
 the API's answers.
 """
 
+from datetime import datetime
 from typing import Any
 
 from twisted.web.server import Request
@@ -20,8 +21,17 @@ from kcsms.errors import (
     UnknownAction,
     UnknownChargePoint,
 )
+from kcsms.model import AUTHORIZATION_STATUSES
+from kcsms.timestamps import parseTimestamp
+
+#: OCPP's IdToken is a CiString20.
+MAX_ID_TAG_LENGTH = 20
 
 __all__ = [
+    "MAX_ID_TAG_LENGTH",
+    "isInteger",
+    "choiceArgument",
+    "idTagInfoFields",
     "checkFields",
     "optionalString",
     "choice",
@@ -91,12 +101,61 @@ def choice(body: dict[str, Any], name: str, choices: tuple[str, ...]) -> str:
     return value  # type: ignore[no-any-return]
 
 
+def isInteger(value: Any) -> bool:
+    """
+    @return: whether a JSON value is a whole number (C{true} is not).
+    """
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def idTagInfoFields(
+    info: dict[str, Any], where: str = ""
+) -> tuple[str, datetime | None, str | None]:
+    """
+    Check an OCPP IdTagInfo object: C{status}, optional C{expiryDate} and
+    C{parentIdTag}.
+
+    @param where: what the object belongs to, for messages.
+    @return: its status, expiry date and parent id tag.
+    @raise ApiError: 400 naming the field that is wrong.
+    """
+    prefix = f"{where}: " if where else ""
+    try:
+        checkFields(info, {"status", "expiryDate", "parentIdTag"}, {"status"})
+        status = choice(info, "status", AUTHORIZATION_STATUSES)
+        parentIdTag = optionalString(info, "parentIdTag", MAX_ID_TAG_LENGTH)
+        expiryDate = info.get("expiryDate")
+        if expiryDate is not None:
+            try:
+                expiryDate = parseTimestamp(expiryDate) if isinstance(expiryDate, str) else None
+            except ValueError:
+                expiryDate = None
+            if expiryDate is None:
+                raise ApiError(
+                    400, "BadRequest", "expiryDate must be an ISO 8601 date-time or null"
+                )
+    except ApiError as e:
+        raise ApiError(e.status, e.error, prefix + e.message, **e.extra) from None
+    return status, expiryDate, parentIdTag
+
+
 def queryArgument(request: Request, name: str) -> str | None:
     """
     @return: the last value of a query argument, or L{None}.
     """
     values = request.args.get(name.encode()) if request.args else None
     return values[-1].decode("utf-8", "replace") if values else None
+
+
+def choiceArgument(request: Request, name: str, choices: tuple[str, ...]) -> str | None:
+    """
+    @return: a query argument that is one of C{choices}, or L{None} when absent.
+    @raise ApiError: 400 for any other value.
+    """
+    value = queryArgument(request, name)
+    if value is not None and value not in choices:
+        raise ApiError(400, "BadRequest", f"{name} must be one of {', '.join(choices)}")
+    return value
 
 
 def booleanArgument(request: Request, name: str) -> bool | None:
