@@ -27,7 +27,7 @@ from twisted.test import iosim
 from kcsms.config import Config, fromString
 from kcsms.service import CentralSystemService, makeService
 
-__all__ = ["MemoryCentralSystem", "MemoryStation", "fakeTxaioClock"]
+__all__ = ["MemoryCentralSystem", "MemoryStation", "fakeTxaioClock", "resultOf"]
 
 BASE_CONFIG = """
 [ocpp]
@@ -44,6 +44,19 @@ def _withDefaults(config: str) -> str:
     text = io.StringIO()
     merged.write(text)
     return text.getvalue()
+
+
+def resultOf(d: Any) -> Any:
+    """
+    The result (or L{Failure}) of a Deferred that has already fired, as with
+    the in-memory store and a fake clock; a failure is taken as handled.
+
+    @raise AssertionError: when it has not fired.
+    """
+    results: list[Any] = []
+    d.addBoth(results.append)
+    assert results, f"{d!r} has not fired"
+    return results[0]
 
 
 @contextmanager

@@ -11,21 +11,11 @@ from twisted.internet.defer import Deferred
 
 from kcsms.model import IdTag
 from kcsms.profiles.core import SEEN_FLUSH_INTERVAL
-from kcsms.testing import MemoryCentralSystem
+from kcsms.testing import MemoryCentralSystem, resultOf
 
 BOOT = {"chargePointVendor": "Acme", "chargePointModel": "One", "firmwareVersion": "1.2"}
 MS_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 T0 = "2026-11-28T10:00:00.000Z"
-
-
-def result(d):
-    """
-    The result of a Deferred that has fired.
-    """
-    results = []
-    d.addBoth(results.append)
-    assert results, "the Deferred has not fired"
-    return results[0]
 
 
 def booted(centralSystem, chargePointId="CP001"):
@@ -35,7 +25,7 @@ def booted(centralSystem, chargePointId="CP001"):
 
 
 def putTag(centralSystem, idTag, status="Accepted", expiryDate=None, parentIdTag=None):
-    result(centralSystem.store.putIdTag(IdTag(idTag, status, expiryDate, parentIdTag)))
+    resultOf(centralSystem.store.putIdTag(IdTag(idTag, status, expiryDate, parentIdTag)))
 
 
 def test_bootAcceptedWithIntervalAndMillisecondTime():
@@ -49,7 +39,7 @@ def test_bootAcceptedWithIntervalAndMillisecondTime():
     assert answer["status"] == "Accepted"
     assert answer["interval"] == 42
     assert MS_TIMESTAMP.match(answer["currentTime"])
-    chargePoint = result(centralSystem.store.getChargePoint("CP001"))
+    chargePoint = resultOf(centralSystem.store.getChargePoint("CP001"))
     assert chargePoint.registration == "Accepted"
     assert chargePoint.boot.firmwareVersion == "1.2"
 
@@ -82,7 +72,7 @@ def test_registeredRejectedStaysRejected(centralSystem):
     """
     A station registered as Rejected is answered Rejected and refused otherwise.
     """
-    result(centralSystem.store.setRegistration("CP009", "Rejected"))
+    resultOf(centralSystem.store.setRegistration("CP009", "Rejected"))
     station = centralSystem.connect("CP009")
     assert station.callResult("BootNotification", BOOT)["status"] == "Rejected"
     assert station.call("Heartbeat", {})[2] == "SecurityError"
@@ -110,13 +100,13 @@ def test_heartbeat(centralSystem):
     answer = station.callResult("Heartbeat", {})
     assert MS_TIMESTAMP.match(answer["currentTime"])
     centralSystem.advance(SEEN_FLUSH_INTERVAL)
-    chargePoint = result(centralSystem.store.getChargePoint("CP001"))
+    chargePoint = resultOf(centralSystem.store.getChargePoint("CP001"))
     assert chargePoint.lastSeen == datetime.fromtimestamp(7, UTC)
     centralSystem.advance(1)
     station.callResult("Heartbeat", {})
     [core] = [p for p in centralSystem.service.profiles if p.name == "Core"]
-    result(core.stopService())
-    chargePoint = result(centralSystem.store.getChargePoint("CP001"))
+    resultOf(core.stopService())
+    chargePoint = resultOf(centralSystem.store.getChargePoint("CP001"))
     assert chargePoint.lastSeen == datetime.fromtimestamp(7 + SEEN_FLUSH_INTERVAL + 1, UTC)
 
 
@@ -165,7 +155,7 @@ def test_startTransaction(centralSystem):
     assert invalid["idTagInfo"] == {"status": "Invalid"}
     assert invalid["transactionId"] > 0
     assert invalid["transactionId"] != first["transactionId"]
-    transaction = result(centralSystem.store.getTransaction(invalid["transactionId"]))
+    transaction = resultOf(centralSystem.store.getTransaction(invalid["transactionId"]))
     assert transaction.idTagStatus == "Invalid"
     assert transaction.connectorId == 2
 
@@ -177,7 +167,7 @@ def test_lateTransactionWithOldTimestamp(centralSystem):
     putTag(centralSystem, "GOOD")
     station = booted(centralSystem)
     answer = station.callResult("StartTransaction", startRequest(timestamp="2020-01-01T00:00:00"))
-    transaction = result(centralSystem.store.getTransaction(answer["transactionId"]))
+    transaction = resultOf(centralSystem.store.getTransaction(answer["transactionId"]))
     assert transaction.startTimestamp == datetime(2020, 1, 1, tzinfo=UTC)
 
 
@@ -214,10 +204,10 @@ def test_stopTransactionWithMeterValues(centralSystem):
         },
     )
     assert answer == {"idTagInfo": {"status": "Accepted"}}
-    transaction = result(centralSystem.store.getTransaction(transactionId))
+    transaction = resultOf(centralSystem.store.getTransaction(transactionId))
     assert transaction.meterStop == 900
     assert transaction.stopReason == "EVDisconnected"
-    values = result(centralSystem.store.getMeterValues(transactionId))
+    values = resultOf(centralSystem.store.getMeterValues(transactionId))
     assert [v.sampledValue[0].value for v in values] == ["150", "900"]
     assert values[1].sampledValue[0].context == "Transaction.End"
 
@@ -232,7 +222,7 @@ def test_stopTransactionDefaultsAndUnknownIds(centralSystem):
     transactionId = station.callResult("StartTransaction", startRequest())["transactionId"]
     stop = {"transactionId": transactionId, "meterStop": 200, "timestamp": T0}
     assert station.callResult("StopTransaction", stop) == {}
-    assert result(centralSystem.store.getTransaction(transactionId)).stopReason == "Local"
+    assert resultOf(centralSystem.store.getTransaction(transactionId)).stopReason == "Local"
     unknown = {"transactionId": 987654, "meterStop": 1, "timestamp": T0, "idTag": "nope"}
     assert station.callResult("StopTransaction", unknown) == {"idTagInfo": {"status": "Invalid"}}
 
@@ -247,9 +237,9 @@ def test_statusNotificationKeepsLatestPerConnector(centralSystem):
             "StatusNotification",
             {"connectorId": connectorId, "errorCode": "NoError", "status": status},
         )
-    statuses = result(centralSystem.store.getConnectorStatuses("CP001"))
+    statuses = resultOf(centralSystem.store.getConnectorStatuses("CP001"))
     assert [(s.connectorId, s.status) for s in statuses] == [(0, "Available"), (1, "Preparing")]
-    assert len(result(centralSystem.store.getStatusHistory("CP001"))) == 3
+    assert len(resultOf(centralSystem.store.getStatusHistory("CP001"))) == 3
 
 
 def test_dataTransferUnknownVendor(centralSystem):

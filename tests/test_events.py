@@ -16,16 +16,10 @@ from kcsms.events import (
     TransactionStopped,
 )
 from kcsms.messagelog import BATCH_SIZE, FLUSH_DELAY
-from kcsms.testing import MemoryCentralSystem
+from kcsms.testing import MemoryCentralSystem, resultOf
 
 BOOT = {"chargePointVendor": "Acme", "chargePointModel": "One"}
 T0 = "2026-11-28T10:00:00Z"
-
-
-def stored(d):
-    results = []
-    d.addBoth(results.append)
-    return results[0]
 
 
 def test_eventsInOrderAfterCommit():
@@ -38,7 +32,9 @@ def test_eventsInOrderAfterCommit():
     def observe(event):
         if isinstance(event, TransactionStarted):
             # Already committed when the event arrives.
-            committed = stored(centralSystem.store.getTransaction(event.transaction.transactionId))
+            committed = resultOf(
+                centralSystem.store.getTransaction(event.transaction.transactionId)
+            )
             assert committed == event.transaction
         seen.append(event)
 
@@ -102,14 +98,16 @@ def test_messageLogIsWrittenInBatchesOffTheAnswerPath():
     centralSystem = MemoryCentralSystem()
     station = centralSystem.connect()
     station.callResult("Heartbeat", {})
-    assert stored(centralSystem.store.listMessages("CP001", 10)) == []
+    assert resultOf(centralSystem.store.listMessages("CP001", 10)) == []
     centralSystem.advance(FLUSH_DELAY)
-    logged = stored(centralSystem.store.listMessages("CP001", 10))
+    logged = resultOf(centralSystem.store.listMessages("CP001", 10))
     assert [m.direction for m in logged] == ["in", "out"]
     assert json.loads(logged[0].message)[2] == "Heartbeat"
     for _ in range(BATCH_SIZE // 2):
         station.callResult("Heartbeat", {})
-    assert len(stored(centralSystem.store.listMessages("CP001", 2 * BATCH_SIZE))) == 2 + BATCH_SIZE
+    assert (
+        len(resultOf(centralSystem.store.listMessages("CP001", 2 * BATCH_SIZE))) == 2 + BATCH_SIZE
+    )
 
 
 def test_messageLogIsPrunedAndFlushedAtStop():
@@ -124,11 +122,11 @@ def test_messageLogIsPrunedAndFlushedAtStop():
     centralSystem.advance(86400)
     station.callResult("Heartbeat", {})
     centralSystem.advance(3600)
-    messages = stored(centralSystem.store.listMessages("CP001", 10))
+    messages = resultOf(centralSystem.store.listMessages("CP001", 10))
     assert len(messages) == 2
     station.callResult("Heartbeat", {})
     centralSystem.service.messageLog.stopService()
-    assert len(stored(centralSystem.store.listMessages("CP001", 10))) == 4
+    assert len(resultOf(centralSystem.store.listMessages("CP001", 10))) == 4
 
 
 def test_callAnsweredAfterItIsRecorded():
@@ -152,4 +150,4 @@ def test_callAnsweredAfterItIsRecorded():
             "CP001", "ChangeConfiguration", {"key": "K", "value": "1"}, {"status": "Accepted"}
         )
     ]
-    assert stored(centralSystem.store.listCalls("CP001"))[0].outcome == "Answered"
+    assert resultOf(centralSystem.store.listCalls("CP001"))[0].outcome == "Answered"

@@ -10,20 +10,11 @@ from twisted.internet.defer import ensureDeferred
 from twisted.python.failure import Failure
 
 from kcsms.errors import CallErrorReceived
-from kcsms.testing import MemoryCentralSystem
+from kcsms.testing import MemoryCentralSystem, resultOf
 from tests.test_api import Live, startLive
 
 ACCEPTED = {"status": "Accepted"}
 BLOCKED = {"status": "Blocked"}
-
-
-def fired(d):
-    results = []
-    d.addBoth(results.append)
-    assert results, "not fired"
-    if isinstance(results[0], Failure):
-        d.addErrback(lambda f: None)
-    return results[0]
 
 
 class Fleet:
@@ -45,8 +36,8 @@ class Fleet:
         )
 
     def setList(self, entries, name="fleet"):
-        fired(self.store.putLocalList(name, entries, self.centralSystem.service.now()))
-        fired(self.store.assignLocalList("CP001", name))
+        resultOf(self.store.putLocalList(name, entries, self.centralSystem.service.now()))
+        resultOf(self.store.assignLocalList("CP001", name))
 
     def sync(self, *answers):
         """
@@ -65,10 +56,10 @@ class Fleet:
             else:
                 self.station.answer(call, answer)
         assert self.station.calls() == []
-        return fired(d), requests
+        return resultOf(d), requests
 
     def installed(self):
-        return fired(self.store.getInstalledLocalList("CP001"))
+        return resultOf(self.store.getInstalledLocalList("CP001"))
 
 
 def test_firstSyncIsFullThenDifferential():
@@ -162,7 +153,7 @@ def test_splitToTheStationsMaxLength():
         call,
         {"configurationKey": [{"key": "SendLocalListMaxLength", "readonly": True, "value": "2"}]},
     )
-    fired(answer)
+    resultOf(answer)
     assert fleet.installed().maxLength == 2
     fleet.setList({tag: ACCEPTED for tag in "ABCDE"})
     result, sent = fleet.sync(
@@ -202,7 +193,7 @@ def test_rawCallsUpdateTheInstalledState():
     d = service.call("CP001", "SendLocalList", request)
     [call] = fleet.station.calls()
     fleet.station.answer(call, {"status": "Accepted"})
-    fired(d)
+    resultOf(d)
     installed = fleet.installed()
     assert (installed.known, installed.listVersion, installed.entries) == (
         True,
@@ -212,7 +203,7 @@ def test_rawCallsUpdateTheInstalledState():
     d = service.call("CP001", "GetLocalListVersion", {})
     [call] = fleet.station.calls()
     fleet.station.answer(call, {"listVersion": 50})
-    fired(d)
+    resultOf(d)
     assert fleet.installed().reportedVersion == 50
     fleet.setList({"Z": ACCEPTED, "Y": ACCEPTED})
     _, [sent] = fleet.sync({"status": "Accepted"})
@@ -226,10 +217,10 @@ def test_namedListChangeSyncsEveryConnectedMember():
     """
     fleet = Fleet("[profile:LocalAuthListManagement]\nsync_interval = 5\n")
     other = fleet.centralSystem.connect("CP002")
-    fired(fleet.store.assignLocalList("CP002", "fleet"))
-    fired(fleet.store.assignLocalList("CP001", "fleet"))
-    fired(fleet.store.assignLocalList("CP003", "fleet"))
-    fired(fleet.store.putLocalList("fleet", {"A": ACCEPTED}, fleet.centralSystem.service.now()))
+    resultOf(fleet.store.assignLocalList("CP002", "fleet"))
+    resultOf(fleet.store.assignLocalList("CP001", "fleet"))
+    resultOf(fleet.store.assignLocalList("CP003", "fleet"))
+    resultOf(fleet.store.putLocalList("fleet", {"A": ACCEPTED}, fleet.centralSystem.service.now()))
     done = fleet.profile.syncMembers("fleet")
     [call] = fleet.station.calls()
     assert other.calls() == []
@@ -240,7 +231,7 @@ def test_namedListChangeSyncsEveryConnectedMember():
     [call] = other.calls()
     other.answer(call, {"status": "Accepted"})
     fleet.centralSystem.advance(5)
-    assert fired(done) is None
+    assert resultOf(done) is None
 
 
 @pytest.mark.parametrize(

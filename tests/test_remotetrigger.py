@@ -11,7 +11,7 @@ from twisted.python.failure import Failure
 
 from kcsms.api.trigger import REQUESTED_MESSAGES
 from kcsms.errors import ProfileDisabled
-from kcsms.testing import MemoryCentralSystem
+from kcsms.testing import MemoryCentralSystem, resultOf
 from tests.clients import Station, http
 from tests.test_api import BOOT, Live, startLive
 from tests.test_twistd import Kcsms
@@ -40,13 +40,6 @@ TRIGGERED = {
 }
 
 
-def fired(d):
-    results = []
-    d.addBoth(results.append)
-    assert results, "not fired"
-    return results[0]
-
-
 def trigger(centralSystem, station, payload, answer):
     """
     Send TriggerMessage through the Python API; the station answers C{answer}.
@@ -56,7 +49,7 @@ def trigger(centralSystem, station, payload, answer):
     d = centralSystem.service.call("CP001", "TriggerMessage", payload)
     [call] = station.calls()
     station.answer(call, answer)
-    return call[3], fired(d)
+    return call[3], resultOf(d)
 
 
 @pytest.mark.parametrize("requestedMessage", REQUESTED_MESSAGES)
@@ -87,7 +80,7 @@ def test_triggeredMessageIsAnsweredAsAnyOther(requestedMessage):
     centralSystem = MemoryCentralSystem(
         "[ocpp]\nunknown_chargepoints = pending\n[profiles]\nenabled = Core, RemoteTrigger\n"
     )
-    fired(centralSystem.store.setRegistration("CP001", "Accepted"))
+    resultOf(centralSystem.store.setRegistration("CP001", "Accepted"))
     station = centralSystem.connect("CP001")
     payload, field, expected = TRIGGERED[requestedMessage]
     untriggered = station.callResult(requestedMessage, payload)
@@ -98,7 +91,7 @@ def test_triggeredMessageIsAnsweredAsAnyOther(requestedMessage):
         assert field in triggered
     if expected is not None:
         assert triggered[field] == expected
-    assert fired(centralSystem.store.getChargePoint("CP001")).registration == "Accepted"
+    assert resultOf(centralSystem.store.getChargePoint("CP001")).registration == "Accepted"
 
 
 @pytest.mark.parametrize(
@@ -127,7 +120,7 @@ def test_disabledRemoteTrigger():
     centralSystem = MemoryCentralSystem("[profiles]\nenabled = Core\n")
     station = centralSystem.connect("CP001")
     station.callResult("BootNotification", BOOT)
-    failure = fired(
+    failure = resultOf(
         centralSystem.service.call("CP001", "TriggerMessage", {"requestedMessage": "Heartbeat"})
     )
     assert isinstance(failure, Failure) and failure.check(ProfileDisabled)

@@ -19,7 +19,7 @@ from twisted.python.failure import Failure
 from kcsms.errors import CallErrorReceived, NotConnected, ProfileDisabled, UnknownChargePoint
 from kcsms.events import ReservationChanged
 from kcsms.model import IdTag, Reservation
-from kcsms.testing import MemoryCentralSystem
+from kcsms.testing import MemoryCentralSystem, resultOf
 from kcsms.timestamps import formatTimestamp
 from tests.clients import Station, http
 from tests.test_api import BOOT, Live, startLive
@@ -27,16 +27,6 @@ from tests.test_twistd import Kcsms
 
 T0 = "2026-11-28T10:00:00.000Z"
 ENABLED = "[profiles]\nenabled = Core, Reservation\n"
-
-
-def fired(d):
-    """
-    The result (or L{Failure}) of a Deferred that has fired.
-    """
-    results = []
-    d.addBoth(results.append)
-    assert results, "not fired"
-    return results[0]
 
 
 class Site:
@@ -75,7 +65,7 @@ class Site:
         )
         [call] = self.station.calls()
         self.station.answer(call, answer)
-        return fired(d), call
+        return resultOf(d), call
 
     def call(self, action, payload, answer):
         """
@@ -84,7 +74,7 @@ class Site:
         d = self.service.call("CP001", action, payload)
         [call] = self.station.calls()
         self.station.answer(call, answer)
-        return fired(d), call
+        return resultOf(d), call
 
     def start(self, idTag="TAG1", reservationId=None, connectorId=1):
         request = {"connectorId": connectorId, "idTag": idTag, "meterStart": 0, "timestamp": T0}
@@ -93,7 +83,7 @@ class Site:
         return self.station.callResult("StartTransaction", request)
 
     def reservation(self, reservationId):
-        return fired(self.store.getReservation(reservationId))
+        return resultOf(self.store.getReservation(reservationId))
 
     def changes(self):
         return [
@@ -155,7 +145,7 @@ def test_startTransactionWithReservationIdUsesIt():
     start = site.start(reservationId=reservation.reservationId)
     used = site.reservation(reservation.reservationId)
     assert (used.status, used.transactionId) == ("Used", start["transactionId"])
-    transaction = fired(site.store.getTransaction(start["transactionId"]))
+    transaction = resultOf(site.store.getTransaction(start["transactionId"]))
     assert transaction.reservationId == reservation.reservationId
     site.centralSystem.advance(120)
     assert site.reservation(reservation.reservationId).status == "Used"
@@ -191,7 +181,7 @@ def test_tagWithTheReservationsParentUsesIt():
     """
     site = Site()
     for idTag in ("TAG1", "TAG2"):
-        fired(site.store.putIdTag(IdTag(idTag, "Accepted", parentIdTag="PARENT")))
+        resultOf(site.store.putIdTag(IdTag(idTag, "Accepted", parentIdTag="PARENT")))
     reservation, _ = site.reserve({"status": "Accepted"}, parentIdTag="PARENT")
     authorize = site.station.callResult("Authorize", {"idTag": "TAG2"})
     assert authorize["idTagInfo"] == {"status": "Accepted", "parentIdTag": "PARENT"}
@@ -210,7 +200,7 @@ def test_acceptedCancellationCancels():
     [call] = site.station.calls()
     assert call[2:] == ["CancelReservation", {"reservationId": reservation.reservationId}]
     site.station.answer(call, {"status": "Accepted"})
-    status, after = fired(d)
+    status, after = resultOf(d)
     assert (status, after.status) == ("Accepted", "Cancelled")
     site.centralSystem.advance(120)
     assert site.changes() == [
@@ -228,7 +218,7 @@ def test_rejectedCancellationKeepsTheReservation():
     d = ensureDeferred(site.profile.cancel(reservation))
     [call] = site.station.calls()
     site.station.answer(call, {"status": "Rejected"})
-    status, after = fired(d)
+    status, after = resultOf(d)
     assert (status, after.status) == ("Rejected", "Accepted")
 
 
@@ -257,7 +247,7 @@ def test_activeReservationsAreScheduledAgainAtStart():
     site = Site()
     now = site.service.now()
     for reservationId, seconds in ((7, -5), (8, 50)):
-        fired(
+        resultOf(
             site.store.recordReservation(
                 Reservation(
                     reservationId,
@@ -314,7 +304,7 @@ def test_cancellationOfAnUnknownIdIsStillSent():
     answer, call = site.call("CancelReservation", {"reservationId": 4242}, {"status": "Rejected"})
     assert call[3] == {"reservationId": 4242}
     assert answer == {"status": "Rejected"}
-    assert fired(site.store.listReservations()) == []
+    assert resultOf(site.store.listReservations()) == []
 
 
 def test_failedReserveNowKeepsNothing():
@@ -326,12 +316,12 @@ def test_failedReserveNowKeepsNothing():
     d = ensureDeferred(site.profile.reserve("CP001", 1, "T", None, site.service.now()))
     [call] = site.station.calls()
     site.station.sendFrame([4, call[1], "InternalError", "boom", {}])
-    assert fired(d).check(CallErrorReceived)
-    fired(site.store.setRegistration("CP002", "Accepted"))
+    assert resultOf(d).check(CallErrorReceived)
+    resultOf(site.store.setRegistration("CP002", "Accepted"))
     for chargePointId, failure in (("CP002", NotConnected), ("CP404", UnknownChargePoint)):
         d = ensureDeferred(site.profile.reserve(chargePointId, 1, "T", None, site.service.now()))
-        assert fired(d).check(failure)
-    assert fired(site.store.listReservations()) == []
+        assert resultOf(d).check(failure)
+    assert resultOf(site.store.listReservations()) == []
 
 
 def test_disabledReservationProfile():
@@ -344,7 +334,7 @@ def test_disabledReservationProfile():
         ("ReserveNow", {"connectorId": 1, "expiryDate": T0, "idTag": "T", "reservationId": 1}),
         ("CancelReservation", {"reservationId": 1}),
     ):
-        failure = fired(site.service.call("CP001", action, payload))
+        failure = resultOf(site.service.call("CP001", action, payload))
         assert isinstance(failure, Failure) and failure.check(ProfileDisabled)
     assert site.station.calls() == []
     assert site.start(reservationId=1)["transactionId"] > 0
