@@ -130,14 +130,19 @@ class OperatorApi:
         return self.centralSystem.store
 
     async def _chargePointJson(
-        self, chargePointId: str, chargePoint: ChargePoint | None
+        self, chargePointId: str, chargePoint: ChargePoint | None, connected: bool | None = None
     ) -> dict[str, Any]:
+        """
+        @param connected: whether the station is connected, when already known.
+        """
+        if connected is None:
+            connected = await self.centralSystem.isConnected(chargePointId)
         boot = chargePoint.boot if chargePoint is not None else None
         connectors = await self._store.getConnectorStatuses(chargePointId)
         return {
             "id": chargePointId,
             "registration": chargePoint.registration if chargePoint is not None else None,
-            "connected": await self.centralSystem.isConnected(chargePointId),
+            "connected": connected,
             "chargePointVendor": boot.chargePointVendor if boot else None,
             "chargePointModel": boot.chargePointModel if boot else None,
             "chargePointSerialNumber": boot.chargePointSerialNumber if boot else None,
@@ -175,7 +180,9 @@ class OperatorApi:
         registered = {cp.chargePointId: cp for cp in await self._store.listChargePoints()}
         connected = await self.centralSystem.connectedStations()
         return 200, [
-            await self._chargePointJson(chargePointId, registered.get(chargePointId))
+            await self._chargePointJson(
+                chargePointId, registered.get(chargePointId), chargePointId in connected
+            )
             for chargePointId in sorted(registered.keys() | connected)
         ]
 
