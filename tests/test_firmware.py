@@ -10,8 +10,8 @@ from twisted.internet.defer import ensureDeferred
 from kcsms.config import ConfigError
 from kcsms.errors import CallErrorReceived, NotConnected
 from kcsms.events import FirmwareJobChanged
-from kcsms.testing import MemoryCentralSystem
-from tests.test_core import BOOT, result
+from kcsms.testing import MemoryCentralSystem, resultOf
+from tests.test_core import BOOT
 
 #: The epoch: the fake clock starts there.
 EPOCH = "1970-01-01T00:00:00.000Z"
@@ -50,7 +50,7 @@ class Site:
             assert self.station.callResult(action, {"status": status}) == {}
 
     def jobs(self, kind):
-        return result(self.centralSystem.store.listFirmwareJobs("CP001", kind))
+        return resultOf(self.centralSystem.store.listFirmwareJobs("CP001", kind))
 
 
 def events(job):
@@ -66,7 +66,7 @@ def test_downloadAndInstall():
     request = {**UPDATE, "retries": 3, "retryInterval": 30}
     call, d = site.send(site.profile.updateFirmware, request, {})
     assert call[2:] == ["UpdateFirmware", request]
-    assert result(d).status == "Requested"
+    assert resultOf(d).status == "Requested"
     site.report("FirmwareStatusNotification", "Downloading", "Downloaded")
     site.station.callResult(
         "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Unavailable"}
@@ -130,7 +130,7 @@ def test_diagnostics(last):
     }
     call, d = site.send(site.profile.getDiagnostics, request, {"fileName": "diag.zip"})
     assert call[2:] == ["GetDiagnostics", request]
-    assert result(d).fileName == "diag.zip"
+    assert resultOf(d).fileName == "diag.zip"
     site.report("DiagnosticsStatusNotification", "Uploading", last)
     [job] = site.jobs("GetDiagnostics")
     assert (job.result, job.fileName) == (last, "diag.zip")
@@ -180,7 +180,7 @@ def test_rawCallsAreRecordedAsJobs():
         )
         [call] = site.station.calls()
         site.station.answer(call, answer)
-        result(d)
+        resultOf(d)
     [update] = site.jobs("UpdateFirmware")
     [diagnostics] = site.jobs("GetDiagnostics")
     assert events(update) == events(diagnostics) == ["Requested", "Answered"]
@@ -206,10 +206,10 @@ def test_failedCallsAreRecorded():
     d = ensureDeferred(site.profile.updateFirmware("CP001", UPDATE))
     [call] = site.station.calls()
     site.station.sendFrame([4, call[1], "InternalError", "busy", {}])
-    assert isinstance(result(d).value, CallErrorReceived)
+    assert isinstance(resultOf(d).value, CallErrorReceived)
     site.station.close()
     d = ensureDeferred(site.profile.getDiagnostics("CP001", {"location": "ftp://h/"}))
-    assert isinstance(result(d).value, NotConnected)
+    assert isinstance(resultOf(d).value, NotConnected)
     update, diagnostics = site.jobs(None)
     assert (update.result, diagnostics.result) == ("Failed", "Failed")
     assert update.history[-1].detail == "CallErrorReceived: InternalError: busy"
@@ -223,7 +223,7 @@ def test_rolloutPacesItsStations():
     site = Site()
     other = site.centralSystem.connect("CP002")
     other.callResult("BootNotification", BOOT)
-    rollout = result(
+    rollout = resultOf(
         ensureDeferred(site.profile.startRollout(["CP001", "NOPE", "CP002"], UPDATE, 30.0))
     )
     [call] = site.station.calls()
@@ -235,7 +235,7 @@ def test_rolloutPacesItsStations():
     [call] = other.calls()
     assert call[2:] == ["UpdateFirmware", UPDATE]
     other.answer(call, {})
-    jobs = result(site.centralSystem.store.listFirmwareJobs(rolloutId=rollout.rolloutId))
+    jobs = resultOf(site.centralSystem.store.listFirmwareJobs(rolloutId=rollout.rolloutId))
     assert [(job.chargePointId, job.status) for job in jobs] == [
         ("CP001", "Requested"),
         ("NOPE", "Failed"),

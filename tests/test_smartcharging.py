@@ -13,10 +13,9 @@ from openapi_spec_validator import validate
 from twisted.internet.defer import ensureDeferred
 
 from kcsms.schedule import ProfileRuleError
-from kcsms.testing import MemoryCentralSystem
+from kcsms.testing import MemoryCentralSystem, resultOf
 from tests.clients import Station, http
 from tests.test_api import BOOT, Live, startLive
-from tests.test_reservation import fired
 from tests.test_twistd import Kcsms
 
 T0 = "2026-11-28T10:00:00.000Z"
@@ -80,7 +79,7 @@ class Site:
         d = ensureDeferred(work)
         [call] = self.station.calls()
         self.station.answer(call, answer)
-        return fired(d), call
+        return resultOf(d), call
 
     def set(self, connectorId, profile, status="Accepted"):
         return self.answered(
@@ -99,7 +98,7 @@ class Site:
         d = self.service.call("CP001", action, payload)
         [call] = self.station.calls()
         self.station.answer(call, answer)
-        return fired(d)
+        return resultOf(d)
 
     def start(self, connectorId=1, idTag="TAG1"):
         request = {"connectorId": connectorId, "idTag": idTag, "meterStart": 0, "timestamp": T0}
@@ -116,7 +115,7 @@ class Site:
         """
         return [
             (p.connectorId, p.chargingProfileId, p.transactionId)
-            for p in fired(self.store.listChargingProfiles("CP001", connectorId))
+            for p in resultOf(self.store.listChargingProfiles("CP001", connectorId))
         ]
 
 
@@ -187,7 +186,7 @@ def test_txProfileNeedsARunningTransaction():
     d = ensureDeferred(
         site.profile.setChargingProfile("CP001", 1, chargingProfile(purpose="TxProfile"))
     )
-    assert fired(d).check(ProfileRuleError)
+    assert resultOf(d).check(ProfileRuleError)
     assert site.station.calls() == []
 
 
@@ -209,7 +208,7 @@ def test_tc059RemoteStartWithTxProfile():
     site.station.callResult("Authorize", {"idTag": "TAG1"})
     transactionId = site.start()
     assert site.mirror() == [(1, 9, transactionId)]
-    composite = fired(ensureDeferred(site.profile.composite("CP001", 1, 60, "A")))
+    composite = resultOf(ensureDeferred(site.profile.composite("CP001", 1, 60, "A")))
     assert [(p.startPeriod, p.limit) for p in composite.periods] == [(0, 16.0)]
     site.stop(transactionId)
     assert site.mirror() == []
@@ -242,7 +241,7 @@ def test_remoteStartProfileBreakingARuleIsNotSent():
         d = ensureDeferred(
             site.profile.remoteStart("CP001", {"idTag": "T", "chargingProfile": profile})
         )
-        assert fired(d).check(ProfileRuleError)
+        assert resultOf(d).check(ProfileRuleError)
     assert site.station.calls() == []
 
 
@@ -362,7 +361,7 @@ def test_disabledSmartCharging():
     Without the profile its actions are refused and there is no mirror work.
     """
     site = Site("[profiles]\nenabled = Core\n")
-    failure = fired(site.service.call("CP001", "ClearChargingProfile", {}))
+    failure = resultOf(site.service.call("CP001", "ClearChargingProfile", {}))
     assert failure.value.__class__.__name__ == "ProfileDisabled"
     assert [p.name for p in site.service.profiles] == ["Core"]
 
@@ -437,9 +436,9 @@ def test_readmeWorkedExample():
     )["transactionId"]
     (_, sent), _ = site.set(SESSION["connectorId"], SESSION["csChargingProfiles"])
     assert sent["transactionId"] == transactionId
-    composite = fired(ensureDeferred(site.profile.composite("CP001", 1, 10800, "A")))
+    composite = resultOf(ensureDeferred(site.profile.composite("CP001", 1, 10800, "A")))
     assert composite.toJson() == WORKED_COMPOSITE
-    station = fired(ensureDeferred(site.profile.composite("CP001", 0, 10800, "W")))
+    station = resultOf(ensureDeferred(site.profile.composite("CP001", 0, 10800, "W")))
     assert [(p.startPeriod, p.limit) for p in station.periods] == [(0, 22080.0), (3600, 11040.0)]
 
 
