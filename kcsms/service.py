@@ -99,6 +99,8 @@ class CentralSystemService(MultiService):
         #: Listening ports by section: C{ocpp}, C{api}.
         self.listening: dict[str, list[IListeningPort]] = {}
         self._drained: Deferred | None = None
+        #: The TLS settings, loaded once for every TLS endpoint.
+        self._tls: Any = None
         self.messageLog = MessageLog(self, config.storage.messageLogDays)
         self.stationSecurity = StationSecurity(self, config.ocpp.securityProfile, reactor)
         self.messageLog.setServiceParent(self)
@@ -158,13 +160,13 @@ class CentralSystemService(MultiService):
             raise StartupError(f"[storage] database: {e}") from None
         super().startService()
         ocppFactory = OcppServerFactory(self, self.config.ocpp.path, reactor=self._reactor)
-        self._listen("ocpp", self.config.ocpp.endpoints, ocppFactory)
+        self.listen("ocpp", self.config.ocpp.endpoints, ocppFactory)
         self._listenTls("ocpp", self.config.ocpp.tlsEndpoints, ocppFactory)
         if self.config.api.endpoints or self.config.api.tlsEndpoints:
             from kcsms.api import makeSite
 
             site = makeSite(self)
-            self._listen("api", self.config.api.endpoints, site)
+            self.listen("api", self.config.api.endpoints, site)
             self._listenTls("api", self.config.api.tlsEndpoints, site)
             if not self.config.api.token:
                 self.log.warn(
@@ -178,22 +180,12 @@ class CentralSystemService(MultiService):
     ) -> list[IListeningPort]:
         """
         See L{ICentralSystem.listen}: the ports close when the service stops.
+
+        @param key: the configuration key the endpoints come from, for errors.
+        @raise StartupError: when one cannot be listened on.
         """
-        before = len(self.listening.get(section, ()))
-        self._listen(section, endpoints, factory, key)
-        return self.listening[section][before:]
-
-    def _listenTls(self, section: str, endpoints: tuple[str, ...], factory: Any) -> None:
-        if endpoints:
-            from kcsms.tls import ServerTls, tlsFactory
-
-            tls = ServerTls(self.config.tls.certificates, self.config.tls.clientCa)
-            self._listen(section, endpoints, tlsFactory(tls, factory), "tls_endpoint")
-
-    def _listen(
-        self, section: str, endpoints: tuple[str, ...], factory: Any, key: str = "endpoint"
-    ) -> None:
         ports = self.listening.setdefault(section, [])
+        before = len(ports)
         for description in endpoints:
             endpoint = serverFromString(self._reactor, description)
             try:
@@ -209,6 +201,15 @@ class CentralSystemService(MultiService):
             self.log.info(
                 "{section} listening on {endpoint}", section=section, endpoint=description
             )
+        return ports[before:]
+
+    def _listenTls(self, section: str, endpoints: tuple[str, ...], factory: Any) -> None:
+        if endpoints:
+            from kcsms.tls import ServerTls, tlsFactory
+
+            if self._tls is None:
+                self._tls = ServerTls(self.config.tls.certificates, self.config.tls.clientCa)
+            self.listen(section, endpoints, tlsFactory(self._tls, factory), "tls_endpoint")
 
     def stopService(self) -> Deferred:
         return ensureDeferred(self._stop())
