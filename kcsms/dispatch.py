@@ -10,20 +10,23 @@ BootNotification.  Requests and our answers are both checked against the
 OCPP 1.6 schemas.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
-from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from kcsms.interfaces import IChargePointSession, IFeatureProfile
-from kcsms.ocppj import CallError, OcppError
+from kcsms.ocppj import Call, CallError, CallResult, OcppError
 from kcsms.schemas import hasSchema, validateRequest, validateResponse
 
-__all__ = ["Dispatcher", "callErrorFor", "ERRORS"]
+__all__ = ["Dispatcher", "Answer", "callErrorFor", "ERRORS"]
 
 Responder = Callable[[IChargePointSession, dict[str, Any]], Any]
+
+#: What answers a CALL.
+Answer = CallResult | CallError
 
 #: Exception type -> CALLERROR code, for failures that are not an OcppError
 #: (which carries its own code).  Anything else is an InternalError.
@@ -77,18 +80,30 @@ class Dispatcher:
             for vendorId in profile.vendorIds:
                 self._vendors[vendorId] = profile.ocpp_DataTransfer  # type: ignore[attr-defined]
 
-    def dispatch(
-        self, session: IChargePointSession, action: str, payload: dict[str, Any]
-    ) -> Deferred:
+    def answer(self, session: IChargePointSession, call: Call) -> Answer | Deferred[Answer]:
         """
-        Answer one CALL.
+        Answer one CALL: at once when its responder answers at once (as a
+        Heartbeat's does), else by a Deferred.
 
-        @return: a Deferred of the CALLRESULT payload, failing with an
-            L{OcppError} (or another exception, which becomes an InternalError).
+        @return: the CALLRESULT, or the CALLERROR for a request or answer
+            that breaks its schema, an L{OcppError} the responder raised or
+            any other failure (an InternalError); or a Deferred of one.
         """
-        return maybeDeferred(self._responderFor, session, action, payload).addCallback(
-            self._checkAnswer, action
-        )
+        try:
+            result = self._responderFor(session, call.action, call.payload)
+        except Exception:
+            return callErrorFor(call.uniqueId, call.action, Failure())
+        if isinstance(result, Deferred):
+            return result.addCallbacks(
+                self._checkAnswer,
+                self._failed,
+                callbackArgs=(call,),
+                errbackArgs=(call,),
+            )
+        return self._checkAnswer(result, call)
+
+    def _failed(self, failure: Failure, call: Call) -> CallError:
+        return callErrorFor(call.uniqueId, call.action, failure)
 
     def _responderFor(
         self, session: IChargePointSession, action: str, payload: dict[str, Any]
@@ -110,19 +125,21 @@ class Dispatcher:
         if action == "DataTransfer":
             responder = self._vendors.get(payload["vendorId"], responder)
         result = responder(session, payload)
-        if hasattr(result, "__await__"):
+        if isinstance(result, Coroutine):
             return Deferred.fromCoroutine(result)
         return result
 
-    def _checkAnswer(self, payload: dict[str, Any], action: str) -> dict[str, Any]:
-        if hasSchema(action):
+    def _checkAnswer(self, payload: dict[str, Any], call: Call) -> Answer:
+        if hasSchema(call.action):
             try:
-                validateResponse(action, payload)
+                validateResponse(call.action, payload)
             except OcppError as e:
                 log.error(
                     "Our {action} answer breaks its schema: {problem}",
-                    action=action,
+                    action=call.action,
                     problem=e.description,
                 )
-                raise OcppError("InternalError", f"{action} could not be answered") from None
-        return payload
+                return CallError(
+                    call.uniqueId, "InternalError", f"{call.action} could not be answered"
+                )
+        return CallResult(call.uniqueId, payload)

@@ -4,11 +4,12 @@ C{[storage] message_log_days}.
 
 Frames are buffered and written in batches off the answer path, so logging
 never delays a station's answer; a batch is written when it is full or a
-second after its first frame, whichever comes first.  Old frames are pruned
-at start and every hour.
+second after its first frame, whichever comes first (the store keeps each
+batch as one chunk per station).  Frames are stamped to the millisecond.
+Old frames are pruned at start and every hour.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from twisted.application.internet import TimerService
@@ -21,7 +22,7 @@ from kcsms.model import LoggedMessage
 __all__ = ["MessageLog"]
 
 #: Frames per batch written at once.
-BATCH_SIZE = 500
+BATCH_SIZE = 10000
 #: Seconds a frame waits at most before its batch is written.
 FLUSH_DELAY = 1.0
 #: Seconds between prunings of old frames.
@@ -46,6 +47,8 @@ class MessageLog(TimerService):
         self._keep = timedelta(days=days)
         self._buffer: list[LoggedMessage] = []
         self._timer: IDelayedCall | None = None
+        self._millisecond = -1
+        self._stamp = datetime.fromtimestamp(0, UTC)
 
     def record(self, chargePointId: str, direction: str, frame: str | bytes) -> None:
         """
@@ -53,13 +56,19 @@ class MessageLog(TimerService):
         """
         if isinstance(frame, bytes):
             frame = frame.decode("utf-8", errors="replace")
-        self._buffer.append(
-            LoggedMessage(chargePointId, self._centralSystem.now(), direction, frame)
-        )
+        self._buffer.append(LoggedMessage(chargePointId, self._now(), direction, frame))
         if len(self._buffer) >= BATCH_SIZE:
             self.flush()
         elif self._timer is None:
             self._timer = self.clock.callLater(FLUSH_DELAY, self.flush)
+
+    def _now(self) -> datetime:
+        # Frames of the same millisecond share one datetime.
+        millisecond = int(self.clock.seconds() * 1000)
+        if millisecond != self._millisecond:
+            self._millisecond = millisecond
+            self._stamp = datetime.fromtimestamp(millisecond / 1000, UTC)
+        return self._stamp
 
     def flush(self) -> Deferred:
         """

@@ -17,7 +17,7 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from zope.interface import Interface, implementer
 
-from kcsms.dispatch import Dispatcher, callErrorFor
+from kcsms.dispatch import Dispatcher
 from kcsms.errors import CallErrorReceived, CallTimeout, NotConnected, ResponseInvalid
 from kcsms.interfaces import IChargePointSession
 from kcsms.ocppj import (
@@ -144,22 +144,20 @@ class ChargePointSession:
             self._send(CallError(error.uniqueId, error.errorCode, error.description))
 
     def _answerNext(self) -> None:
-        if self._answering or not self._incoming:
-            return
-        self._answering = True
-        call = self._incoming.popleft()
-        d = self._dispatcher.dispatch(self, call.action, call.payload)
-        d.addCallbacks(
-            lambda payload: CallResult(call.uniqueId, payload),
-            lambda failure: callErrorFor(call.uniqueId, call.action, failure),
-        )
-        d.addCallback(self._send)
-        d.addErrback(
-            lambda f: self.log.failure(
-                "Answering {chargePointId}", f, chargePointId=self.chargePointId
-            )
-        )
-        d.addBoth(self._answered)
+        while not self._answering and self._incoming:
+            call = self._incoming.popleft()
+            answer = self._dispatcher.answer(self, call)
+            if isinstance(answer, Deferred):
+                self._answering = True
+                answer.addCallback(self._send)
+                answer.addErrback(
+                    lambda f: self.log.failure(
+                        "Answering {chargePointId}", f, chargePointId=self.chargePointId
+                    )
+                )
+                answer.addBoth(self._answered)
+            else:
+                self._send(answer)
 
     def _answered(self, _: object) -> None:
         self._answering = False

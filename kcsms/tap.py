@@ -5,7 +5,7 @@ A configuration error ends the command with one line naming
 C{[section] key} and a non-zero exit, before anything listens.
 """
 
-from twisted.application.service import IService
+from twisted.application.service import IService, MultiService
 from twisted.python import usage
 
 from kcsms.config import Config, ConfigError, fromFile
@@ -34,16 +34,23 @@ class Options(usage.Options):
 
 def makeService(options: Options) -> IService:
     """
-    Make the central system that C{twistd kcsms} runs.
+    Make what C{twistd kcsms} runs: the central system, and the garbage
+    collector on the reactor's schedule (the process is kcsms's own).
     """
     import txaio
+    from twisted.internet import reactor
 
+    from kcsms.collector import GarbageCollector
     from kcsms.service import makeService as makeCentralSystem
 
     # Autobahn logs every frame at debug level, and twistd shows every level.
     txaio.use_twisted()
     txaio.set_global_log_level("info")  # type: ignore[attr-defined]
     try:
-        return makeCentralSystem(options.config)
+        centralSystem = makeCentralSystem(options.config, reactor)
     except ConfigError as e:
         raise SystemExit(f"kcsms: {options['config']}: {e}") from None
+    process = MultiService()
+    centralSystem.setServiceParent(process)
+    GarbageCollector(reactor).setServiceParent(process)
+    return process

@@ -66,5 +66,7 @@ def formatTimestamp(stamp: datetime) -> str:
     """
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=UTC)
-    stamp = stamp.astimezone(UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+    elif stamp.utcoffset():
+        stamp = stamp.astimezone(UTC)
+    # isoformat() ends an aware UTC time with "+00:00".
+    return stamp.isoformat(timespec="milliseconds")[:-6] + "Z"

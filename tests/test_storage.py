@@ -32,7 +32,16 @@ from kcsms.model import (
     UnmatchedStop,
 )
 from kcsms.storage import StorageError, openStore
-from kcsms.storage.sql import Dialect, schemaScripts
+from kcsms.storage.messages import listMessages_txn
+from kcsms.storage.postgresql import POSTGRESQL
+from kcsms.storage.sql import (
+    Dialect,
+    appliedVersions_txn,
+    migrate,
+    schemaScripts,
+    transact,
+    upgrade_txn,
+)
 from kcsms.storage.sqlite import SQLITE
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -641,22 +650,84 @@ async def test_callsRoundTripJson(store):
 async def test_messageLogKeepsOrderLimitsAndPrunes(store):
     """
     Logged frames come back per station, the last C{limit} of them newest
-    last; pruning forgets those before a time.
+    last; pruning forgets the frames of each write whose frames are all
+    before a time, and says how many frames it forgot.
     """
     messages = [
         LoggedMessage("CP1", at(i), "in" if i % 2 else "out", f'[2,"m{i}","Heartbeat",{{}}]')
         for i in range(5)
     ]
-    await store.appendMessages(messages[:3])
-    await store.appendMessages([LoggedMessage("CP2", at(1), "in", "garbage")])
-    await store.appendMessages(messages[3:])
+    await store.appendMessages(messages[:2])
+    await store.appendMessages([LoggedMessage("CP2", at(1), "in", "garbage \u2603 \n")])
+    await store.appendMessages(messages[2:4] + [LoggedMessage("CP2", at(3), "out", "[3]")])
+    await store.appendMessages(messages[4:])
     await store.appendMessages([])
     assert await store.listMessages("CP1", 100) == messages
-    assert await store.listMessages("CP1", 2) == messages[3:]
-    assert await store.listMessages("CP2", 10) == [LoggedMessage("CP2", at(1), "in", "garbage")]
-    assert await store.pruneMessages(at(2)) == 3
+    assert await store.listMessages("CP1", 3) == messages[2:]
+    assert await store.listMessages("CP1", 1) == messages[4:]
+    assert await store.listMessages("CP2", 10) == [
+        LoggedMessage("CP2", at(1), "in", "garbage \u2603 \n"),
+        LoggedMessage("CP2", at(3), "out", "[3]"),
+    ]
+    assert await store.pruneMessages(at(3)) == 3
     assert await store.listMessages("CP1", 100) == messages[2:]
-    assert await store.listMessages("CP2", 10) == []
+    assert await store.listMessages("CP2", 10) == [LoggedMessage("CP2", at(3), "out", "[3]")]
+
+
+@pytest_twisted.ensureDeferred
+async def test_messageLogReadsAsManyWritesAsItNeeds(store):
+    """
+    The latest frames of a station come from as many writes as it takes,
+    however many that is.
+    """
+    messages = [LoggedMessage("CP1", at(i), "in", f"[{i}]") for i in range(100)]
+    for message in messages:
+        await store.appendMessages([message, LoggedMessage("CP2", at(0), "in", "[]")])
+    assert await store.listMessages("CP1", 1000) == messages
+    assert await store.listMessages("CP1", 70) == messages[30:]
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_messageLogOfAnOlderSchemaIsKept(engine, tmp_path, request):
+    """
+    Frames logged before the log was kept in chunks (schema 8 and older) are
+    still there, in order, after the upgrade.
+    """
+    if engine == "sqlite":
+        connection = sqlite3.connect(tmp_path / "kcsms.sqlite", isolation_level=None)
+        dialect = SQLITE
+    else:
+        import psycopg2
+
+        connection = psycopg2.connect(request.getfixturevalue("postgresUrl"))
+        dialect = POSTGRESQL
+    with closing(connection):
+        transact(connection, dialect, appliedVersions_txn())
+        for version, script in schemaScripts():
+            if version < 9:
+                transact(
+                    connection, dialect, upgrade_txn(dialect.schemaStatements(script), version)
+                )
+        cursor = connection.cursor()
+        for frame in [
+            ("CP1", "1", "in", "[2]"),
+            ("CP2", "2", "in", "x"),
+            ("CP1", "3", "out", "[3]"),
+        ]:
+            cursor.execute(
+                dialect.convert(
+                    "INSERT INTO message_log (charge_point_id, timestamp, direction, message)"
+                    " VALUES (?, ?, ?, ?)"
+                ),
+                (frame[0], f"2026-11-28T10:00:0{frame[1]}.000Z", *frame[2:]),
+            )
+        connection.commit()
+        migrate(connection, dialect)
+        logged = transact(connection, dialect, listMessages_txn("CP1", 10))
+    assert logged == [
+        LoggedMessage("CP1", datetime(2026, 11, 28, 10, 0, 1, tzinfo=UTC), "in", "[2]"),
+        LoggedMessage("CP1", datetime(2026, 11, 28, 10, 0, 3, tzinfo=UTC), "out", "[3]"),
+    ]
 
 
 # Cluster
@@ -1057,11 +1128,11 @@ def test_schemaFileMergedBelowTheLatestIsApplied(tmp_path):
     """
     openStore(sqliteDatabase(tmp_path), MemoryReactorClock()).close()
     with closing(sqlite3.connect(tmp_path / "kcsms.sqlite")) as connection, connection:
-        connection.execute("DELETE FROM schema_version WHERE version = 2")
-        connection.execute("DROP TABLE message_log")
+        connection.execute("DELETE FROM schema_version WHERE version = 3")
+        connection.execute("DROP TABLE reservations")
     openStore(sqliteDatabase(tmp_path), MemoryReactorClock()).close()
     with closing(sqlite3.connect(tmp_path / "kcsms.sqlite")) as connection:
-        assert connection.execute("SELECT count(*) FROM message_log").fetchone() == (0,)
+        assert connection.execute("SELECT count(*) FROM reservations").fetchone() == (0,)
         versions = connection.execute("SELECT version FROM schema_version ORDER BY version")
         assert versions.fetchall() == [(number,) for number, _ in schemaScripts()]
 
@@ -1151,7 +1222,12 @@ def test_schemaStatementsFillDialectDdl():
     A schema file becomes its statements, comments dropped and the dialect's
     DDL filled in.
     """
-    dialect = Dialect("test", "qmark", {"autoincrement_pk": "SERIAL PRIMARY KEY"}, None)
+    dialect = Dialect(
+        "test",
+        "qmark",
+        {"autoincrement_pk": "SERIAL PRIMARY KEY", "json_array": "json_array"},
+        None,
+    )
     script = "-- a comment; with {braces}\nCREATE TABLE a (id {autoincrement_pk});\n\nCREATE INDEX i ON a (id);\n"
     assert dialect.schemaStatements(script) == [
         "CREATE TABLE a (id SERIAL PRIMARY KEY)",

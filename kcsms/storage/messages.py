@@ -1,7 +1,12 @@
 """
-The message log and what cluster nodes share: the interactions (C{_txn} generators) of L{kcsms.storage.store.Store}.
+The message log and what cluster nodes share: the interactions (C{_txn}
+generators) of L{kcsms.storage.store.Store}.
+
+The message log is kept in chunks: each write stores one row per station
+holding that station's frames in it, in order (see schema file 9).
 """
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -13,37 +18,65 @@ from kcsms.timestamps import formatTimestamp, parseTimestamp
 
 # Message log
 
+#: Chunks read at a time while gathering a station's latest frames.
+_CHUNKS_PER_READ = 32
+
 
 def appendMessages_txn(messages: Sequence[LoggedMessage]) -> Interaction[None]:
-    if messages:
+    chunks: dict[str, list[tuple[str, str, str]]] = {}
+    stamps: dict[datetime, str] = {}
+    for message in messages:
+        stamp = stamps.get(message.timestamp)
+        if stamp is None:
+            stamp = stamps[message.timestamp] = formatTimestamp(message.timestamp)
+        frames = chunks.get(message.chargePointId)
+        if frames is None:
+            frames = chunks[message.chargePointId] = []
+        frames.append((stamp, message.direction, message.message))
+    if chunks:
         yield Query(
-            "INSERT INTO message_log (charge_point_id, timestamp, direction, message)"
+            "INSERT INTO message_log_chunks (charge_point_id, timestamp, frame_count, frames)"
             " VALUES (?, ?, ?, ?)",
             [
-                (m.chargePointId, formatTimestamp(m.timestamp), m.direction, m.message)
-                for m in messages
+                (
+                    chargePointId,
+                    frames[-1][0],
+                    len(frames),
+                    json.dumps(frames, separators=(",", ":"), ensure_ascii=False),
+                )
+                for chargePointId, frames in chunks.items()
             ],
             many=True,
         )
 
 
 def listMessages_txn(chargePointId: str, limit: int) -> Interaction[list[LoggedMessage]]:
-    rows = yield Query(
-        "SELECT charge_point_id, timestamp, direction, message FROM message_log"
-        " WHERE charge_point_id = ? ORDER BY id DESC LIMIT ?",
-        (chargePointId, limit),
-    )
-    return [
-        LoggedMessage(chargePointId, parseTimestamp(stamp), direction, message)
-        for chargePointId, stamp, direction, message in reversed(rows)
-    ]
+    newestFirst: list[LoggedMessage] = []
+    before: int | None = None
+    while len(newestFirst) < limit:
+        older, params = ("", ()) if before is None else (" AND id < ?", (before,))
+        rows = yield Query(
+            "SELECT id, frames FROM message_log_chunks"
+            f" WHERE charge_point_id = ?{older} ORDER BY id DESC LIMIT ?",
+            (chargePointId, *params, _CHUNKS_PER_READ),
+        )
+        for chunkId, frames in rows:
+            before = chunkId
+            newestFirst.extend(
+                LoggedMessage(chargePointId, parseTimestamp(stamp), direction, message)
+                for stamp, direction, message in reversed(json.loads(frames))
+            )
+        if len(rows) < _CHUNKS_PER_READ:
+            break
+    return newestFirst[:limit][::-1]
 
 
 def pruneMessages_txn(before: datetime) -> Interaction[int]:
     rows = yield Query(
-        "DELETE FROM message_log WHERE timestamp < ? RETURNING id", (formatTimestamp(before),)
+        "DELETE FROM message_log_chunks WHERE timestamp < ? RETURNING frame_count",
+        (formatTimestamp(before),),
     )
-    return len(rows)
+    return sum(count for (count,) in rows)
 
 
 # Cluster

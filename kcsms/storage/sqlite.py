@@ -23,7 +23,7 @@ __all__ = ["SQLITE", "openMemory", "migrateFile", "openFile"]
 SQLITE = Dialect(
     name="sqlite",
     paramstyle="qmark",
-    ddl={"autoincrement_pk": "INTEGER PRIMARY KEY AUTOINCREMENT"},
+    ddl={"autoincrement_pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "json_array": "json_array"},
     begin="BEGIN IMMEDIATE",
 )
 
