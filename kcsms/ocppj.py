@@ -25,6 +25,7 @@ __all__ = [
     "FrameError",
     "parseMessage",
     "serializeMessage",
+    "compactJson",
 ]
 
 CALL = 2
@@ -181,8 +182,18 @@ def parseMessage(text: str | bytes) -> Message:
     return CallError(uniqueId, frame[2], description, details)
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def compactJson(value: Any) -> str:
+    """
+    @return: C{value} as JSON text without spaces, non-ASCII characters as they are.
+    """
+    return _COMPACT.encode(value)
+
+
 def serializeMessage(message: Message) -> str:
     """
     Serialise a message as compact JSON text.
     """
-    return json.dumps(message.toFrame(), separators=(",", ":"), ensure_ascii=False)
+    return _COMPACT.encode(message.toFrame())

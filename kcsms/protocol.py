@@ -69,7 +69,8 @@ class OcppServerProtocol(WebSocketServerProtocol):
         self.session = self.factory.centralSystem.stationConnected(self.chargePointId, self)
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
-        self.session.frameReceived(payload)
+        # Autobahn has checked that a text message is UTF-8.
+        self.session.frameReceived(payload if isBinary else payload.decode("utf-8"))
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
         if self.session is not None:

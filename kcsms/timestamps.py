@@ -9,6 +9,7 @@ milliseconds and a C{Z}: C{2026-11-28T10:20:31.123Z}.
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 
 __all__ = ["parseTimestamp", "formatTimestamp", "isTimestamp"]
 
@@ -47,9 +48,12 @@ def parseTimestamp(text: str) -> datetime:
     return stamp.astimezone(UTC)
 
 
+@lru_cache(maxsize=4096)
 def isTimestamp(text: str) -> bool:
     """
     @return: whether C{text} is a date-time that L{parseTimestamp} accepts.
+        (Remembered for the latest few thousand: the schema checks ask
+        about the same times again and again.)
     """
     try:
         parseTimestamp(text)

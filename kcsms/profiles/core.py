@@ -158,8 +158,8 @@ class CoreProfile(Service):
     def ocpp_Heartbeat(
         self, session: IChargePointSession, request: dict[str, Any]
     ) -> dict[str, Any]:
-        self._seen[session.chargePointId] = self.centralSystem.now()
-        return {"currentTime": self._now()}
+        now = self._seen[session.chargePointId] = self.centralSystem.now()
+        return {"currentTime": formatTimestamp(now)}
 
     async def ocpp_Authorize(
         self, session: IChargePointSession, request: dict[str, Any]

@@ -13,6 +13,7 @@ from datetime import datetime
 from kcsms.model import (
     LoggedMessage,
 )
+from kcsms.ocppj import compactJson
 from kcsms.storage.sql import Interaction, Query
 from kcsms.timestamps import formatTimestamp, parseTimestamp
 
@@ -42,7 +43,7 @@ def appendMessages_txn(messages: Sequence[LoggedMessage]) -> Interaction[None]:
                     chargePointId,
                     frames[-1][0],
                     len(frames),
-                    json.dumps(frames, separators=(",", ":"), ensure_ascii=False),
+                    compactJson(frames),
                 )
                 for chargePointId, frames in chunks.items()
             ],
