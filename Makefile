@@ -37,8 +37,10 @@ typecheck: install
 clean:
 	rm -rf $(VENV) var build *.egg-info twisted/plugins/dropin.cache
 
-# Benchmark (bench/): make bench takes a few minutes, bench-quick under one;
+# Benchmark (bench/): make bench takes about six minutes, bench-quick under one;
 # profile runs one scenario (SCENARIO, default session-closed) with kcsms under cProfile.
+# The *-pg scenarios (in both suites) need PostgreSQL at $KCSMS_BENCH_POSTGRES
+# (default postgresql://postgres@127.0.0.1:5432/test) and make a schema of their own there.
 .PHONY: bench bench-quick profile
 SCENARIO ?= session-closed
 

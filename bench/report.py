@@ -16,6 +16,16 @@ __all__ = ["latencySummary", "machine", "judgeTargets", "markdown"]
 #: Latency target of the session mix at a fixed rate, per action (ms).
 P99_TARGET_MS = 20.0
 
+#: The session mix's scenarios per database: at a fixed rate, closed loop,
+#: and the closed loop's target (messages per second).
+SESSION_TARGETS = (
+    ("session-rate", "session-closed", 5000),
+    ("session-rate-pg", "session-closed-pg", 4000),
+)
+
+#: How the database engines are named in the tables.
+ENGINE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
 
 def _percentile(ordered: Sequence[float], fraction: float) -> float:
     # Nearest rank.
@@ -84,6 +94,63 @@ def _byName(results: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {result["name"]: result for result in results}
 
 
+def _verdict(target: str, measured: str, passed: bool) -> dict[str, Any]:
+    return {"target": target, "measured": measured, "passed": passed}
+
+
+def _sessionRateVerdicts(rate: dict[str, Any]) -> list[dict[str, Any]]:
+    """
+    @param rate: the figures of the session mix at a fixed rate.
+    @return: the verdicts on its latency, its errors and its database.
+    """
+    engine = ENGINE_NAMES[rate["engine"]]
+    prefix = f"session {rate['stations']} at {rate['mode']} on {engine}"
+    worst = max(
+        (summary["p99"], action)
+        for action, summary in rate["load"]["actions"].items()
+        if summary["count"]
+    )
+    errors = _errorCount(rate)
+    database = rate["database"]
+    missing = sum(v for k, v in database.items() if k.startswith("missing"))
+    return [
+        _verdict(
+            f"{prefix}: p99 <= {P99_TARGET_MS:g} ms per action",
+            f"worst p99 {worst[0]:.1f} ms ({worst[1]})",
+            worst[0] <= P99_TARGET_MS,
+        ),
+        _verdict(f"{prefix}: zero errors", str(errors), not errors),
+        _verdict(
+            f"every acknowledged start, stop, meter value in the {engine} database",
+            f"{missing} missing of {database['ackedStarts']} starts, "
+            f"{database['ackedStops']} stops, {database['ackedMeterSamples']} samples",
+            missing == 0,
+        ),
+    ]
+
+
+def _sessionClosedVerdict(closed: dict[str, Any], target: int) -> dict[str, Any]:
+    """
+    @param closed: the figures of the session mix in a closed loop.
+    @param target: the messages per second it must reach.
+    """
+    load = closed["load"]
+    rate = load["messagesPerSecond"]
+    clients = ", ".join(f"{c['utilisation']:.0%}" for c in closed["clients"])
+    database = (
+        f", database server CPU {load['databaseCpuUtilisation']:.0%}"
+        if "databaseCpuUtilisation" in load
+        else ""
+    )
+    return _verdict(
+        f"session {closed['stations']} closed loop on {ENGINE_NAMES[closed['engine']]}: "
+        f">= {target:,} msg/s (or client-bound)",
+        f"{rate:,.0f} msg/s; server CPU {load['serverCpuUtilisation']:.0%}{database}, "
+        f"clients {clients} of a core",
+        rate >= target,
+    )
+
+
 def judgeTargets(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """
     @return: one verdict (C{target}, C{measured}, C{verdict}) per issue
@@ -91,73 +158,52 @@ def judgeTargets(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """
     byName = _byName(results)
     verdicts = []
-
-    def verdict(target: str, measured: str, passed: bool) -> None:
-        verdicts.append({"target": target, "measured": measured, "passed": passed})
-
     kcsms, bare = byName.get("heartbeat"), byName.get("heartbeat-bare")
     if kcsms and bare:
         ratio = kcsms["load"]["serverCpuPerCallUs"] / bare["load"]["serverCpuPerCallUs"]
-        verdict(
-            f"heartbeat {kcsms['stations']} closed loop: CPU/CALL <= 1.5x bare",
-            f"{kcsms['load']['serverCpuPerCallUs']:.0f} us vs "
-            f"{bare['load']['serverCpuPerCallUs']:.0f} us = {ratio:.2f}x",
-            ratio <= 1.5,
+        verdicts.append(
+            _verdict(
+                f"heartbeat {kcsms['stations']} closed loop: CPU/CALL <= 1.5x bare",
+                f"{kcsms['load']['serverCpuPerCallUs']:.0f} us vs "
+                f"{bare['load']['serverCpuPerCallUs']:.0f} us = {ratio:.2f}x",
+                ratio <= 1.5,
+            )
         )
-    rate = byName.get("session-rate")
-    if rate:
-        worst = max(
-            (summary["p99"], action)
-            for action, summary in rate["load"]["actions"].items()
-            if summary["count"]
-        )
-        verdict(
-            f"session {rate['stations']} at {rate['mode']}: p99 <= {P99_TARGET_MS:g} ms per action",
-            f"worst p99 {worst[0]:.1f} ms ({worst[1]})",
-            worst[0] <= P99_TARGET_MS,
-        )
-        errors = _errorCount(rate)
-        verdict(
-            f"session {rate['stations']} at {rate['mode']}: zero errors", str(errors), not errors
-        )
-        database = rate["database"]
-        missing = sum(v for k, v in database.items() if k.startswith("missing"))
-        verdict(
-            "every acknowledged start, stop, meter value in the database",
-            f"{missing} missing of {database['ackedStarts']} starts, "
-            f"{database['ackedStops']} stops, {database['ackedMeterSamples']} samples",
-            missing == 0,
-        )
-    closed = byName.get("session-closed")
-    if closed:
-        rate_ = closed["load"]["messagesPerSecond"]
-        clients = ", ".join(f"{c['utilisation']:.0%}" for c in closed["clients"])
-        verdict(
-            f"session {closed['stations']} closed loop: >= 5,000 msg/s (or client-bound)",
-            f"{rate_:,.0f} msg/s; server CPU {closed['load']['serverCpuUtilisation']:.0%}, "
-            f"clients {clients} of a core",
-            rate_ >= 5000,
-        )
+    for rateName, closedName, target in SESSION_TARGETS:
+        if rateName in byName:
+            verdicts += _sessionRateVerdicts(byName[rateName])
+        if closedName in byName:
+            verdicts.append(_sessionClosedVerdict(byName[closedName], target))
     storm = byName.get("storm")
     if storm:
         rss = storm["memory"]["peakRssMB"]
-        verdict(
-            f"{storm['stations']} stations connected: RSS <= 400 MB",
-            f"{rss:.0f} MB peak",
-            rss <= 400,
+        verdicts.append(
+            _verdict(
+                f"{storm['stations']} stations connected: RSS <= 400 MB",
+                f"{rss:.0f} MB peak",
+                rss <= 400,
+            )
         )
         seconds = storm["storm"]["seconds"]
         refused = sum(storm["storm"]["connectFailures"].values()) + storm["storm"]["failed"]
-        verdict(
-            f"cold storm of {storm['stations']}: all booted within 30 s, none refused",
-            f"{seconds:.1f} s, {storm['storm']['booted']} booted, {refused} refused/failed",
-            seconds <= 30 and not refused,
+        verdicts.append(
+            _verdict(
+                f"cold storm of {storm['stations']}: all booted within 30 s, none refused",
+                f"{seconds:.1f} s, {storm['storm']['booted']} booted, {refused} refused/failed",
+                seconds <= 30 and not refused,
+            )
         )
     return verdicts
 
 
 def _ms(summary: dict[str, float], key: str) -> str:
     return f"{summary[key]:.1f}" if key in summary else "-"
+
+
+def _server(result: dict[str, Any]) -> str:
+    if result["server"] == "kcsms":
+        return f"kcsms ({ENGINE_NAMES[result['engine']]})"
+    return str(result["server"])
 
 
 def markdown(suite: dict[str, Any]) -> str:
@@ -184,7 +230,7 @@ def markdown(suite: dict[str, Any]) -> str:
         load, every = result["load"], result["load"]["all"]
         clients = " ".join(f"{c['utilisation']:.0%}" for c in result["clients"])
         lines.append(
-            f"| {result['name']} | {result['server']} | {result['stations']:,} | {result['mode']} "
+            f"| {result['name']} | {_server(result)} | {result['stations']:,} | {result['mode']} "
             f"| {load['messagesPerSecond']:,.0f} | {_ms(every, 'p50')} | {_ms(every, 'p95')} "
             f"| {_ms(every, 'p99')} | {_ms(every, 'max')} | {_errorCount(result)} "
             f"| {load['serverCpuPerCallUs']:.0f} ({load['reactorCpuPerCallUs']:.0f}) "
@@ -193,27 +239,35 @@ def markdown(suite: dict[str, Any]) -> str:
             f"({result['memory']['peakRssMB']:.0f}) | {result['storm']['seconds']:.1f} |"
         )
     for result in suite["results"]:
-        actions = result["load"]["actions"]
-        if len(actions) < 2:
-            continue
-        lines += [
-            "",
-            f"Per action, {result['name']} ({result['stations']:,} stations, {result['mode']}):",
-            "",
-            "| action | count | p50 ms | p95 ms | p99 ms | max ms |",
-            "|---|--:|--:|--:|--:|--:|",
-        ]
-        for action, summary in sorted(actions.items()):
-            lines.append(
-                f"| {action} | {summary['count']:,} | {_ms(summary, 'p50')} | {_ms(summary, 'p95')} "
-                f"| {_ms(summary, 'p99')} | {_ms(summary, 'max')} |"
-            )
+        load, actions = result["load"], result["load"]["actions"]
+        if len(actions) >= 2:
+            lines += [
+                "",
+                f"Per action, {result['name']} ({result['stations']:,} stations, {result['mode']}):",
+                "",
+                "| action | count | p50 ms | p95 ms | p99 ms | max ms |",
+                "|---|--:|--:|--:|--:|--:|",
+            ]
+            for action, summary in sorted(actions.items()):
+                lines.append(
+                    f"| {action} | {summary['count']:,} | {_ms(summary, 'p50')} "
+                    f"| {_ms(summary, 'p95')} | {_ms(summary, 'p99')} | {_ms(summary, 'max')} |"
+                )
         if result.get("database"):
             database = result["database"]
             lines += [
                 "",
                 "Database check: "
                 + ", ".join(f"{key} {value:,}" for key, value in database.items()),
+            ]
+        if "databaseCpuSeconds" in load:
+            lines += [
+                "",
+                f"Database server CPU, {result['name']} (every postgres process, load phase): "
+                f"{load['databaseCpuSeconds']:.1f} s, {load['databaseCpuUtilisation']:.0%} of a "
+                f"core, {load['databaseCpuPerCallUs']:.0f} us/CALL; with kcsms's "
+                f"{load['serverCpuPerCallUs']:.0f} us/CALL, "
+                f"{load['serverCpuPerCallUs'] + load['databaseCpuPerCallUs']:.0f} us/CALL in all.",
             ]
     if suite["targets"]:
         lines += ["", "| target | measured | verdict |", "|---|---|---|"]

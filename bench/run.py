@@ -3,14 +3,23 @@ The benchmark's scenarios and their runner: C{make bench} (L{FULL}, a few
 minutes), C{make bench-quick} (L{QUICK}, under a minute) and C{make profile}
 (one scenario with kcsms under cProfile).
 
-Each scenario starts its own server (kcsms with a new SQLite database, or the
-bare responder), starts the client processes, times the cold connect-and-boot
+Each scenario starts its own server (kcsms with a new database, or the bare
+responder), starts the client processes, times the cold connect-and-boot
 storm of all stations, drives the mix for a fixed time, then reads the
 server's CPU seconds and memory from C{/proc}, stops everything and, for the
 session mix, checks the database.  Results go to a JSON file and a Markdown
 file in the output directory and the Markdown is printed.
 
-Run: C{python -m bench.run [--quick] [--only NAME...] [--profile NAME]}
+kcsms's database is a SQLite file, or in the C{*-pg} scenarios a fresh
+schema C{kcsms_bench_<random hex>} in the PostgreSQL database
+C{$KCSMS_BENCH_POSTGRES} (default
+C{postgresql://postgres@127.0.0.1:5432/test}), dropped afterwards.  There
+the CPU seconds of every C{postgres} process on this machine over the load
+phase are reported too, so that the cost per CALL is kcsms's plus the
+database server's.  With C{--keep}, server logs, SQLite files and PostgreSQL
+schemas stay (their names go to stderr).
+
+Run: C{python -m bench.run [--quick] [--only NAME...] [--profile NAME] [--keep]}
 """
 
 import argparse
@@ -45,6 +54,7 @@ class Scenario:
     @ivar interval: seconds between a station's CALLs, or L{None} for a
         closed loop.
     @ivar duration: seconds of load after the storm.
+    @ivar engine: kcsms's database, C{"sqlite"} or C{"postgresql"}.
     """
 
     name: str
@@ -53,6 +63,7 @@ class Scenario:
     mix: str
     interval: float | None
     duration: float
+    engine: str = "sqlite"
 
     @property
     def mode(self) -> str:
@@ -66,6 +77,8 @@ FULL = (
     Scenario("session-rate", "kcsms", 5000, "session", 2.0, 40),
     Scenario("session-closed", "kcsms", 2000, "session", None, 20),
     Scenario("storm", "kcsms", 10000, "heartbeat", 10.0, 15),
+    Scenario("session-rate-pg", "kcsms", 5000, "session", 2.0, 40, "postgresql"),
+    Scenario("session-closed-pg", "kcsms", 2000, "session", None, 20, "postgresql"),
 )
 
 QUICK = (
@@ -73,6 +86,7 @@ QUICK = (
     Scenario("heartbeat", "kcsms", 200, "heartbeat", None, 5),
     Scenario("session-rate", "kcsms", 500, "session", 2.0, 10),
     Scenario("session-closed", "kcsms", 200, "session", None, 5),
+    Scenario("session-closed-pg", "kcsms", 200, "session", None, 5, "postgresql"),
 )
 
 
@@ -175,7 +189,7 @@ def _loadFigures(reports: list[dict[str, Any]], serverCpu: dict[str, float]) -> 
         sendLags.extend(tally["sendLags"])
     answered = sum(len(values) for values in latencies.values())
     wall = max(report["wall"] for report in reports)
-    return {
+    figures: dict[str, Any] = {
         "seconds": round(wall, 2),
         "answered": answered,
         "messagesPerSecond": round(answered / wall, 1),
@@ -193,6 +207,13 @@ def _loadFigures(reports: list[dict[str, Any]], serverCpu: dict[str, float]) -> 
             "lateAnswers": sum(report["tally"]["lateAnswers"] for report in reports),
         },
     }
+    if "database" in serverCpu:
+        figures["databaseCpuSeconds"] = round(serverCpu["database"], 2)
+        figures["databaseCpuPerCallUs"] = (
+            round(serverCpu["database"] / answered * 1e6, 1) if answered else 0.0
+        )
+        figures["databaseCpuUtilisation"] = round(serverCpu["database"] / wall, 3)
+    return figures
 
 
 def runScenario(
@@ -200,6 +221,7 @@ def runScenario(
     workDir: Path,
     clients: int = 2,
     profile: Path | None = None,
+    keep: bool = False,
 ) -> dict[str, Any]:
     """
     Run one scenario against a server of its own.
@@ -207,14 +229,32 @@ def runScenario(
     @param workDir: where the server's directory (log, database) is made.
     @param clients: how many client processes share the stations.
     @param profile: run kcsms under cProfile, saving its stats here.
+    @param keep: keep a PostgreSQL schema instead of dropping it.
     @return: the scenario's figures.
     """
     directory = workDir / scenario.name
     directory.mkdir(parents=True, exist_ok=True)
     if scenario.server == "kcsms":
-        server = startKcsms(directory, chargePointIds(scenario.stations), profile)
+        ids = chargePointIds(scenario.stations)
+        server = startKcsms(directory, ids, scenario.engine, profile)
     else:
         server = startBare(directory)
+    try:
+        return _measure(scenario, server, clients, profile is not None)
+    finally:
+        if server.database is not None:
+            server.database.drop(keep)
+
+
+def _measure(
+    scenario: Scenario, server: ServerProcess, clients: int, profiled: bool
+) -> dict[str, Any]:
+    """
+    Drive a scenario against its started server, stop the server and check
+    its database.
+
+    @return: the scenario's figures.
+    """
     stormTimeout = 60 + scenario.stations / 100
     try:
         stations = _Clients(scenario, server, clients)
@@ -235,7 +275,7 @@ def runScenario(
     result: dict[str, Any] = {
         **asdict(scenario),
         "mode": scenario.mode,
-        "profiled": profile is not None,
+        "profiled": profiled,
         "storm": _stormFigures(booted, _cpuSpent(cpu, afterStorm)),
         "load": _loadFigures(done, _cpuSpent(afterStorm, afterLoad)),
         "memory": {key: round(value, 1) for key, value in memory.items()},
@@ -249,10 +289,8 @@ def runScenario(
         ],
         "serverExitStatus": exitStatus,
     }
-    if scenario.server == "kcsms" and scenario.mix == "session":
-        result["database"] = checkDatabase(
-            directory / "kcsms.sqlite", [report["ledger"] for report in done]
-        )
+    if server.database is not None and scenario.mix == "session":
+        result["database"] = checkDatabase(server.database, [report["ledger"] for report in done])
     return result
 
 
@@ -261,17 +299,19 @@ def runSuite(
     workDir: Path,
     clients: int,
     quiet: bool = False,
+    keep: bool = False,
 ) -> dict[str, Any]:
     """
     Run scenarios one after another.
 
+    @param keep: keep PostgreSQL schemas instead of dropping them.
     @return: the machine, every scenario's figures and the targets' verdicts.
     """
     results = []
     for scenario in scenarios:
         if not quiet:
             print(f"{scenario.name}: {scenario.stations} stations, {scenario.mode}...", flush=True)
-        results.append(runScenario(scenario, workDir, clients))
+        results.append(runScenario(scenario, workDir, clients, keep=keep))
     return {
         "machine": machine(),
         "clients": clients,
@@ -298,10 +338,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--clients", type=int, default=2, help="client processes (default 2)")
     parser.add_argument("--output", type=Path, default=Path("var/bench"), help="result directory")
-    parser.add_argument("--keep", action="store_true", help="keep server logs and databases")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep server logs and databases (PostgreSQL schemas too)",
+    )
     options = parser.parse_args(argv)
 
-    scenarios = QUICK if options.quick else FULL
+    scenarios: tuple[Scenario, ...] = QUICK if options.quick else FULL
     byName = {scenario.name: scenario for scenario in FULL + QUICK if scenario in scenarios}
     names = [options.profile] if options.profile else options.only
     if names:
@@ -315,7 +359,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if options.profile:
             statsPath = (options.output / f"{options.profile}.prof").resolve()
-            result = runScenario(scenarios[0], workDir, options.clients, statsPath)
+            result = runScenario(scenarios[0], workDir, options.clients, statsPath, options.keep)
             suite = {
                 "machine": machine(),
                 "clients": options.clients,
@@ -325,7 +369,7 @@ def main(argv: list[str] | None = None) -> None:
             print(markdown(suite))
             printProfile(statsPath)
             return
-        suite = runSuite(scenarios, workDir, options.clients)
+        suite = runSuite(scenarios, workDir, options.clients, keep=options.keep)
     finally:
         if options.keep:
             print(f"server logs and databases kept in {workDir}", file=sys.stderr)

@@ -1,83 +1,69 @@
 """
-Python's cyclic garbage collector, run on the reactor's schedule.
+Python's full garbage collections, run on the reactor's schedule.
 
-CPython collects the oldest generation whenever enough objects have
-survived into it, and a full collection over the objects of thousands of
-connections stops the reactor for 100 ms and more, several times a minute
-under load: every station whose message arrives meanwhile waits.
-L{GarbageCollector} switches automatic collection off and collects from a
-timer instead, each generation only when CPython would have (its count is
-over its threshold) and no more often than L{MIN_INTERVALS} allows, so that
-the long pauses are rare and objects that live a few tenths of a second (a
-message waiting for its commit) die young instead of being promoted.
+CPython runs a full collection (of its oldest generation) whenever enough
+objects have survived into it, and a full collection over the objects of
+thousands of connections stops the reactor for 100 ms and more -- several
+times a minute under load, as every message keeps a few objects alive for
+the milliseconds until its commit.  Every station whose message arrives
+meanwhile waits.  L{GarbageCollector} leaves the young generations to
+CPython (their collections are short) and runs the full collections itself,
+at most every L{FULL_INTERVAL} seconds, so that a long pause is rare.
 
 C{twistd kcsms} runs one; a host application that embeds kcsms decides for
 its own process and can add one to its application (see the README).
 """
 
 import gc
-from collections.abc import Callable
+from typing import Any
 
 from twisted.application.service import Service
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 
-__all__ = ["GarbageCollector", "MIN_INTERVALS", "CHECK_INTERVAL"]
+__all__ = ["GarbageCollector", "FULL_INTERVAL", "NEVER"]
 
-#: Seconds between the checks of the generation counts.
-CHECK_INTERVAL = 0.1
+#: Seconds between two full collections at most.
+FULL_INTERVAL = 60.0
 
-#: The fewest seconds between two collections of generation 0, 1 and 2.
-MIN_INTERVALS = (1.0, 10.0, 60.0)
+#: A threshold the oldest generation's count never reaches.
+NEVER = 2**31 - 1
 
 
 class GarbageCollector(Service):
     """
-    Collects garbage from a timer while running, with Python's automatic
-    collection off; restores automatic collection when stopped.
+    While running, CPython collects only the young generations by itself;
+    a full collection runs every L{FULL_INTERVAL} seconds when the young
+    generations' collections have moved objects into the oldest since the
+    last one.  Stopping gives CPython back its own thresholds.
 
-    @param clock: the reactor whose time and timer it uses.
+    @param clock: the reactor whose timer it uses.
     @param gcModule: the C{gc} module, or a stand-in for tests.
     """
 
-    def __init__(self, clock: IReactorTime, gcModule: object = gc) -> None:
-        self._clock = clock
+    def __init__(self, clock: IReactorTime, gcModule: Any = gc) -> None:
         self._gc = gcModule
-        self._last = [0.0, 0.0, 0.0]
-        self._wasEnabled = True
-        self._check = LoopingCall(self.collectDue)
-        self._check.clock = clock
+        self._thresholds: tuple[int, ...] = ()
+        self._collect = LoopingCall(self.collectFull)
+        self._collect.clock = clock
 
     def startService(self) -> None:
         super().startService()
-        self._wasEnabled = self._gc.isenabled()  # type: ignore[attr-defined]
-        self._gc.disable()  # type: ignore[attr-defined]
-        now = self._clock.seconds()
-        self._last = [now, now, now]
-        self._check.start(CHECK_INTERVAL, now=False)
+        self._thresholds = self._gc.get_threshold()
+        young, middle = self._thresholds[:2]
+        self._gc.set_threshold(young, middle, NEVER)
+        self._collect.start(FULL_INTERVAL, now=False)
 
     def stopService(self) -> None:
         super().stopService()
-        if self._check.running:
-            self._check.stop()
-        if self._wasEnabled:
-            self._gc.enable()  # type: ignore[attr-defined]
+        if self._collect.running:
+            self._collect.stop()
+        self._gc.set_threshold(*self._thresholds)
 
-    def collectDue(self) -> None:
+    def collectFull(self) -> None:
         """
-        Collect the oldest generation that is over its threshold and whose
-        minimum interval has passed (a collection includes the younger ones).
+        Collect every generation, unless nothing has reached the oldest
+        since the last time.
         """
-        counts = self._gc.get_count()  # type: ignore[attr-defined]
-        thresholds = self._gc.get_threshold()  # type: ignore[attr-defined]
-        now = self._clock.seconds()
-        collect: Callable[[int], int] = self._gc.collect  # type: ignore[attr-defined]
-        for generation in (2, 1, 0):
-            if (
-                counts[generation] > thresholds[generation]
-                and now - self._last[generation] >= MIN_INTERVALS[generation]
-            ):
-                collect(generation)
-                for younger in range(generation + 1):
-                    self._last[younger] = now
-                return
+        if self._gc.get_count()[2] > 0:
+            self._gc.collect()

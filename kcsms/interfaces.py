@@ -274,6 +274,17 @@ class ITransactionStore(Interface):
         @return: Deferred of the L{kcsms.model.Transaction}.
         """
 
+    def startAuthorizedTransaction(
+        chargePointId, connectorId, idTag, meterStart, timestamp, reservationId, now
+    ):
+        """
+        In one transaction: look up C{idTag} and record a StartTransaction.req
+        (as L{startTransaction}) with the status the tag has at C{now}
+        (C{Invalid} when unknown, see L{kcsms.model.IdTag.statusAt}).
+
+        @return: Deferred of C{(tag or None, transaction)}.
+        """
+
     def stopTransaction(
         chargePointId, transactionId, idTag, meterStop, timestamp, reason, transactionData
     ):
@@ -284,6 +295,16 @@ class ITransactionStore(Interface):
 
         @return: Deferred of the stopped L{kcsms.model.Transaction}, or L{None}
             when the id is not known.
+        """
+
+    def stopAuthorizedTransaction(
+        chargePointId, transactionId, idTag, meterStop, timestamp, reason, transactionData
+    ):
+        """
+        In one transaction: record a StopTransaction.req (as
+        L{stopTransaction}) and look up C{idTag} when it is given.
+
+        @return: Deferred of C{(stopped transaction or None, tag or None)}.
         """
 
     def addMeterValues(chargePointId, connectorId, transactionId, meterValues):

@@ -4,16 +4,19 @@ C{[storage] message_log_days}.
 
 Frames are buffered and written in batches off the answer path, so logging
 never delays a station's answer; a batch is written when it is full or a
-second after its first frame, whichever comes first (the store keeps each
-batch as one chunk per station).  Frames are stamped to the millisecond.
-Old frames are pruned at start and every hour.
+second after its first frame, whichever comes first.  The store keeps each
+write as one chunk per station; a batch is written a few hundred stations at
+a time, one write after another, so that the writes of the stations' own
+messages, which share the database, never wait long behind it.  Frames are
+stamped to the millisecond.  Old frames are pruned at start and every hour.
 """
 
+from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from twisted.application.internet import TimerService
-from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import IDelayedCall
 from twisted.logger import Logger
 
@@ -21,10 +24,12 @@ from kcsms.model import LoggedMessage
 
 __all__ = ["MessageLog"]
 
-#: Frames per batch written at once.
-BATCH_SIZE = 10000
+#: Frames in a batch at most.
+BATCH_SIZE = 20000
+#: Stations whose frames are written in one write at most.
+STATIONS_PER_WRITE = 250
 #: Seconds a frame waits at most before its batch is written.
-FLUSH_DELAY = 1.0
+FLUSH_DELAY = 10.0
 #: Seconds between prunings of old frames.
 PRUNE_INTERVAL = 3600.0
 
@@ -45,8 +50,12 @@ class MessageLog(TimerService):
         self.clock: Any = centralSystem.clock
         self._centralSystem = centralSystem
         self._keep = timedelta(days=days)
-        self._buffer: list[LoggedMessage] = []
+        self._buffer: dict[str, list[LoggedMessage]] = {}
+        self._buffered = 0
         self._timer: IDelayedCall | None = None
+        # Writes not made yet, in order, and the Deferreds of flushes to fire between them.
+        self._writes: deque[list[LoggedMessage] | Deferred[None]] = deque()
+        self._writing = False
         self._millisecond = -1
         self._stamp = datetime.fromtimestamp(0, UTC)
 
@@ -56,8 +65,12 @@ class MessageLog(TimerService):
         """
         if isinstance(frame, bytes):
             frame = frame.decode("utf-8", errors="replace")
-        self._buffer.append(LoggedMessage(chargePointId, self._now(), direction, frame))
-        if len(self._buffer) >= BATCH_SIZE:
+        frames = self._buffer.get(chargePointId)
+        if frames is None:
+            frames = self._buffer[chargePointId] = []
+        frames.append(LoggedMessage(chargePointId, self._now(), direction, frame))
+        self._buffered += 1
+        if self._buffered >= BATCH_SIZE:
             self.flush()
         elif self._timer is None:
             self._timer = self.clock.callLater(FLUSH_DELAY, self.flush)
@@ -70,25 +83,48 @@ class MessageLog(TimerService):
             self._stamp = datetime.fromtimestamp(millisecond / 1000, UTC)
         return self._stamp
 
-    def flush(self) -> Deferred:
+    def flush(self) -> Deferred[None]:
         """
         Write what is buffered now.
 
-        @return: a Deferred that fires once it is written (or its failure logged).
+        @return: a Deferred that fires once it is written (or its failure
+            logged), after everything buffered before.
         """
         if self._timer is not None:
             if self._timer.active():
                 self._timer.cancel()
             self._timer = None
-        batch, self._buffer = self._buffer, []
-        store = self._centralSystem.store
-        if not batch or store is None:
-            return succeed(None)
-        d = store.appendMessages(batch)
-        d.addErrback(
-            lambda f: self.log.failure("Lost {count} logged messages", f, count=len(batch))
-        )
-        return d
+        stations = list(self._buffer.values())
+        self._buffer, self._buffered = {}, 0
+        for start in range(0, len(stations), STATIONS_PER_WRITE):
+            self._writes.append(
+                [
+                    frame
+                    for frames in stations[start : start + STATIONS_PER_WRITE]
+                    for frame in frames
+                ]
+            )
+        flushed: Deferred[None] = Deferred()
+        self._writes.append(flushed)
+        if not self._writing:
+            self._writing = True
+            Deferred.fromCoroutine(self._writeAll())
+        return flushed
+
+    async def _writeAll(self) -> None:
+        while self._writes:
+            write = self._writes.popleft()
+            if isinstance(write, Deferred):
+                write.callback(None)
+                continue
+            store = self._centralSystem.store
+            if store is None:
+                continue
+            try:
+                await store.appendMessages(write)
+            except Exception:
+                self.log.failure("Lost {count} logged messages", count=len(write))
+        self._writing = False
 
     def prune(self) -> Deferred | None:
         """

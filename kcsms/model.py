@@ -96,6 +96,15 @@ class IdTag:
     expiryDate: datetime | None = None
     parentIdTag: str | None = None
 
+    def statusAt(self, now: datetime) -> str:
+        """
+        @return: its status at C{now}: C{Expired} once an Accepted tag's
+            expiry date has passed.
+        """
+        if self.status == "Accepted" and self.expiryDate is not None and self.expiryDate <= now:
+            return "Expired"
+        return self.status
+
 
 @dataclass(frozen=True)
 class Transaction:

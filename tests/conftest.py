@@ -29,18 +29,36 @@ def withSearchPath(url, schema):
     return f"{url}{separator}options={quote(f'-csearch_path={schema}')}"
 
 
+def connectPostgres():
+    """
+    @return: a connection to L{POSTGRES_URL}; when it cannot be reached the
+        test fails if L{REQUIRE_POSTGRES} is set, else it is skipped.
+    """
+    try:
+        return psycopg2.connect(POSTGRES_URL)
+    except psycopg2.OperationalError as e:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"KCSMS_TEST_POSTGRES is set but {POSTGRES_URL} cannot be reached: {e}")
+        pytest.skip(f"no PostgreSQL at {POSTGRES_URL} (set KCSMS_TEST_POSTGRES to require it)")
+
+
+@pytest.fixture
+def postgresDatabase():
+    """
+    The URL of the PostgreSQL database, once it is known to be reachable
+    (see L{connectPostgres}), for tests that make schemas of their own.
+    """
+    connectPostgres().close()
+    return POSTGRES_URL
+
+
 @pytest.fixture
 def postgresUrl():
     """
     A PostgreSQL URL of a fresh schema of its own, dropped after the test, so
     that runs never collide.
     """
-    try:
-        connection = psycopg2.connect(POSTGRES_URL)
-    except psycopg2.OperationalError as e:
-        if REQUIRE_POSTGRES:
-            pytest.fail(f"KCSMS_TEST_POSTGRES is set but {POSTGRES_URL} cannot be reached: {e}")
-        pytest.skip(f"no PostgreSQL at {POSTGRES_URL} (set KCSMS_TEST_POSTGRES to require it)")
+    connection = connectPostgres()
     schema = f"kcsms_test_{uuid4().hex[:12]}"
     connection.autocommit = True
     with connection.cursor() as cursor:

@@ -327,6 +327,37 @@ async def test_deleteIdTagIsCaseInsensitive(store):
 
 
 @pytest_twisted.ensureDeferred
+async def test_authorizedStartAndStopLookUpTheTagInTheSameTransaction(store):
+    """
+    The authorized start records the status the tag has at the given time
+    (Invalid when unknown, Expired once its expiry date passed) and gives
+    the tag back; the authorized stop gives back the stopped transaction and
+    the tag, when one is named.
+    """
+    await store.putIdTag(IdTag("TAG1", "Accepted", expiryDate=at(60), parentIdTag="P"))
+    tag, accepted = await store.startAuthorizedTransaction("CP1", 1, "tag1", 0, at(0), None, at(30))
+    assert tag == IdTag("TAG1", "Accepted", at(60), "P")
+    assert accepted.idTagStatus == "Accepted"
+    _, expired = await store.startAuthorizedTransaction("CP1", 2, "TAG1", 0, at(0), None, at(60))
+    assert expired.idTagStatus == "Expired"
+    tag, unknown = await store.startAuthorizedTransaction("CP1", 3, "NOPE", 0, at(0), None, at(0))
+    assert (tag, unknown.idTagStatus) == (None, "Invalid")
+    assert unknown.transactionId not in (accepted.transactionId, expired.transactionId)
+    stopped, tag = await store.stopAuthorizedTransaction(
+        "CP1", accepted.transactionId, "TAG1", 10, at(90), "Local", []
+    )
+    assert (stopped.meterStop, tag.idTag) == (10, "TAG1")
+    stopped, tag = await store.stopAuthorizedTransaction(
+        "CP1", expired.transactionId, None, 10, at(90), "Local", []
+    )
+    assert (stopped.meterStop, tag) == (10, None)
+    assert await store.stopAuthorizedTransaction("CP1", 999, "NOPE", 1, at(9), None, []) == (
+        None,
+        None,
+    )
+
+
+@pytest_twisted.ensureDeferred
 async def test_startTransactionAllocatesUniquePositiveIds(store):
     """
     Each new transaction gets its own positive id, recorded as reported.

@@ -27,7 +27,7 @@ from kcsms.events import (
     TransactionStopped,
 )
 from kcsms.interfaces import ICentralSystem, IChargePointSession, IFeatureProfile
-from kcsms.model import BootInfo, ConnectorStatus, MeterValue, SampledValue
+from kcsms.model import BootInfo, ConnectorStatus, IdTag, MeterValue, SampledValue
 from kcsms.profiles import refuseOptions
 from kcsms.timestamps import formatTimestamp, parseTimestamp
 
@@ -113,14 +113,12 @@ class CoreProfile(Service):
         The IdTagInfo the central system holds for C{idTag}: C{Invalid} when
         it is unknown, C{Expired} when its expiry date has passed.
         """
-        tag = await self._store.getIdTag(idTag)
+        return self._idTagInfo(await self._store.getIdTag(idTag))
+
+    def _idTagInfo(self, tag: IdTag | None) -> dict[str, Any]:
         if tag is None:
             return {"status": "Invalid"}
-        status = tag.status
-        if status == "Accepted" and tag.expiryDate is not None:
-            if tag.expiryDate <= self.centralSystem.now():
-                status = "Expired"
-        info: dict[str, Any] = {"status": status}
+        info: dict[str, Any] = {"status": tag.statusAt(self.centralSystem.now())}
         if tag.expiryDate is not None:
             info["expiryDate"] = formatTimestamp(tag.expiryDate)
         if tag.parentIdTag is not None:
@@ -169,16 +167,16 @@ class CoreProfile(Service):
     async def ocpp_StartTransaction(
         self, session: IChargePointSession, request: dict[str, Any]
     ) -> dict[str, Any]:
-        info = await self.idTagInfo(request["idTag"])
-        transaction = await self._store.startTransaction(
+        tag, transaction = await self._store.startAuthorizedTransaction(
             session.chargePointId,
             request["connectorId"],
             request["idTag"],
             request["meterStart"],
             parseTimestamp(request["timestamp"]),
             request.get("reservationId"),
-            info["status"],
+            self.centralSystem.now(),
         )
+        info = self._idTagInfo(tag)
         self.centralSystem.publish(TransactionStarted(transaction))
         self.log.info(
             "StartTransaction {transactionId} on {chargePointId} connector {connectorId} "
@@ -194,7 +192,7 @@ class CoreProfile(Service):
     async def ocpp_StopTransaction(
         self, session: IChargePointSession, request: dict[str, Any]
     ) -> dict[str, Any]:
-        transaction = await self._store.stopTransaction(
+        transaction, tag = await self._store.stopAuthorizedTransaction(
             session.chargePointId,
             request["transactionId"],
             request.get("idTag"),
@@ -220,7 +218,7 @@ class CoreProfile(Service):
                 reason=transaction.stopReason,
             )
         if "idTag" in request:
-            return {"idTagInfo": await self.idTagInfo(request["idTag"])}
+            return {"idTagInfo": self._idTagInfo(tag)}
         return {}
 
     async def ocpp_MeterValues(

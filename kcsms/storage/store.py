@@ -125,7 +125,9 @@ from kcsms.storage.transactions import (
     listUnmatchedStops_txn,
     recordCall_txn,
     recordStatusNotification_txn,
+    startAuthorizedTransaction_txn,
     startTransaction_txn,
+    stopAuthorizedTransaction_txn,
     stopTransaction_txn,
 )
 
@@ -201,6 +203,22 @@ class Store:
             )
         )
 
+    def startAuthorizedTransaction(
+        self,
+        chargePointId: str,
+        connectorId: int,
+        idTag: str,
+        meterStart: int,
+        timestamp: datetime,
+        reservationId: int | None,
+        now: datetime,
+    ) -> Deferred[tuple[IdTag | None, Transaction]]:
+        return self._runner.run(
+            startAuthorizedTransaction_txn(
+                chargePointId, connectorId, idTag, meterStart, timestamp, reservationId, now
+            )
+        )
+
     def stopTransaction(
         self,
         chargePointId: str,
@@ -213,6 +231,22 @@ class Store:
     ) -> Deferred[Transaction | None]:
         return self._runner.run(
             stopTransaction_txn(
+                chargePointId, transactionId, idTag, meterStop, timestamp, reason, transactionData
+            )
+        )
+
+    def stopAuthorizedTransaction(
+        self,
+        chargePointId: str,
+        transactionId: int,
+        idTag: str | None,
+        meterStop: int,
+        timestamp: datetime,
+        reason: str | None,
+        transactionData: Sequence[MeterValue],
+    ) -> Deferred[tuple[Transaction | None, IdTag | None]]:
+        return self._runner.run(
+            stopAuthorizedTransaction_txn(
                 chargePointId, transactionId, idTag, meterStop, timestamp, reason, transactionData
             )
         )

@@ -11,11 +11,13 @@ from typing import Any
 from kcsms.model import (
     CallRecord,
     ConnectorStatus,
+    IdTag,
     MeterValue,
     SampledValue,
     Transaction,
     UnmatchedStop,
 )
+from kcsms.storage.chargepoints import getIdTag_txn
 from kcsms.storage.common import (
     dumpOptional,
     formatOptional,
@@ -140,6 +142,23 @@ def startTransaction_txn(
     return _transaction(rows[0])
 
 
+def startAuthorizedTransaction_txn(
+    chargePointId: str,
+    connectorId: int,
+    idTag: str,
+    meterStart: int,
+    timestamp: datetime,
+    reservationId: int | None,
+    now: datetime,
+) -> Interaction[tuple[IdTag | None, Transaction]]:
+    tag = yield from getIdTag_txn(idTag)
+    status = "Invalid" if tag is None else tag.statusAt(now)
+    transaction = yield from startTransaction_txn(
+        chargePointId, connectorId, idTag, meterStart, timestamp, reservationId, status
+    )
+    return tag, transaction
+
+
 def stopTransaction_txn(
     chargePointId: str,
     transactionId: int,
@@ -180,6 +199,22 @@ def stopTransaction_txn(
     if previousStop is None:
         yield from addMeterValues_txn(chargePointId, connectorId, transactionId, transactionData)
     return _transaction(rows[0])
+
+
+def stopAuthorizedTransaction_txn(
+    chargePointId: str,
+    transactionId: int,
+    idTag: str | None,
+    meterStop: int,
+    timestamp: datetime,
+    reason: str | None,
+    transactionData: Sequence[MeterValue],
+) -> Interaction[tuple[Transaction | None, IdTag | None]]:
+    transaction = yield from stopTransaction_txn(
+        chargePointId, transactionId, idTag, meterStop, timestamp, reason, transactionData
+    )
+    tag = None if idTag is None else (yield from getIdTag_txn(idTag))
+    return transaction, tag
 
 
 def getTransaction_txn(transactionId: int) -> Interaction[Transaction | None]:
