@@ -6,7 +6,11 @@ presence table says which node holds each station's socket; requests
 between nodes (a call for a station connected elsewhere, "close your stale
 socket", events for observers) travel by LISTEN/NOTIFY, one channel per node
 plus one for events.  A body too large for a notification is kept in the
-database and the notification carries its id.
+database and the notification carries its id.  Events are broadcast in
+batches (every L{EVENT_BATCH_DELAY} seconds), and only while other nodes are
+alive: a node learns of its peers from their leases at every renewal, and at
+once from the hello a node sends when it starts listening (answered by a
+hello of each node that did not know it).
 """
 
 import dataclasses
@@ -36,6 +40,8 @@ FORWARD_MARGIN = 5.0
 MAX_INLINE = 7000
 #: Seconds kept message bodies are kept.
 MESSAGE_KEEP = 3600.0
+#: Seconds events wait to be broadcast together.
+EVENT_BATCH_DELAY = 0.05
 
 EVENTS_CHANNEL = "kcsms_events"
 
@@ -134,6 +140,9 @@ class Cluster(Service):
         self._listener: Any = None
         self._waitingForListener: list[Deferred[None]] = []
         self._pending: dict[str, Deferred[Any]] = {}
+        self._peers: set[str] = set()
+        self._events: list[Any] = []
+        self._eventsFlush: Any = None
         self._renewal = LoopingCall(lambda: ensureDeferred(self._renew()))
         self._renewal.clock = centralSystem.clock
 
@@ -156,6 +165,7 @@ class Cluster(Service):
     async def _stop(self) -> None:
         for d in list(self._pending.values()):
             d.errback(errors.NotConnected(f"node {self.nodeId} is stopping"))
+        await self._broadcastEvents()
         try:
             await self.centralSystem.store.removeNode(self.nodeId)
         except Exception:
@@ -168,6 +178,7 @@ class Cluster(Service):
         store = self.centralSystem.store
         try:
             await store.renewNode(self.nodeId, self._now() + timedelta(seconds=LEASE))
+            self._peers = await store.liveNodes(self._now()) - {self.nodeId}
             await store.pruneClusterMessages(self._now() - timedelta(seconds=MESSAGE_KEEP))
         except Exception:
             self.log.failure("Renewing the lease of node {nodeId}", nodeId=self.nodeId)
@@ -190,6 +201,7 @@ class Cluster(Service):
             await listener.runOperation(f"LISTEN {channel}")
         self._listener = listener
         self.log.info("Node {nodeId} is in the cluster", nodeId=self.nodeId)
+        await self._send(EVENTS_CHANNEL, {"type": "hello", "node": self.nodeId})
         waiting, self._waitingForListener = self._waitingForListener, []
         for d in waiting:
             d.callback(None)
@@ -260,9 +272,17 @@ class Cluster(Service):
             )
             session.close(1000, body.get("reason", "connected to another node"))
 
-    async def _received_event(self, body: dict[str, Any]) -> None:
+    async def _received_hello(self, body: dict[str, Any]) -> None:
+        node = body["node"]
+        if node != self.nodeId and node not in self._peers:
+            self._peers.add(node)
+            await self._send(EVENTS_CHANNEL, {"type": "hello", "node": self.nodeId})
+
+    async def _received_events(self, body: dict[str, Any]) -> None:
         if body["node"] != self.nodeId:
-            self.centralSystem.events.publish(decodeValue(body["event"]))
+            self._peers.add(body["node"])
+            for event in body["events"]:
+                self.centralSystem.events.publish(decodeValue(event))
 
     # What the central system asks
 
@@ -344,11 +364,27 @@ class Cluster(Service):
 
     def broadcast(self, event: Any) -> None:
         """
-        Deliver an event to the observers of every other node.
+        Deliver an event to the observers of every other node (none while
+        this node is alone).
         """
-        d = ensureDeferred(
-            self._send(
-                EVENTS_CHANNEL, {"type": "event", "node": self.nodeId, "event": encodeValue(event)}
+        if not (self.running and self._peers):
+            return
+        self._events.append(encodeValue(event))
+        if self._eventsFlush is None:
+            self._eventsFlush = self.centralSystem.clock.callLater(
+                EVENT_BATCH_DELAY, self._broadcastEvents
             )
+
+    def _broadcastEvents(self) -> Deferred[None]:
+        if self._eventsFlush is not None:
+            if self._eventsFlush.active():
+                self._eventsFlush.cancel()
+            self._eventsFlush = None
+        batch, self._events = self._events, []
+        if not batch:
+            return succeed(None)
+        d = ensureDeferred(
+            self._send(EVENTS_CHANNEL, {"type": "events", "node": self.nodeId, "events": batch})
         )
-        d.addErrback(lambda f: self.log.failure("Broadcasting {event!r}", f, event=event))
+        d.addErrback(lambda f: self.log.failure("Broadcasting {count} events", f, count=len(batch)))
+        return d

@@ -452,6 +452,12 @@ class IClusterStore(Interface):
             lease runs past C{now}, or L{None}.
         """
 
+    def liveNodes(now):
+        """
+        @return: Deferred of the set of ids of the nodes whose lease runs
+            past C{now}.
+        """
+
     def listPresence(now):
         """
         @return: Deferred of a dict chargePointId -> node id, for nodes whose

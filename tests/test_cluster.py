@@ -152,3 +152,56 @@ async def test_callsEventsAndMovesAcrossNodes(postgresUrl):
     finally:
         await a.service.stopService()
         await b.service.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_eventsAreBroadcastInBatchesOnlyToPeers(postgresUrl):
+    """
+    A node alone broadcasts nothing; once a second node says hello, the
+    first node's events reach the second's observers, many of them in one
+    notification.
+    """
+    import json
+
+    from txpostgres import txpostgres
+
+    from kcsms.cluster import EVENTS_CHANNEL
+
+    heard = []
+    listener = txpostgres.Connection(reactor=reactor)
+    await listener.connect(postgresUrl)
+    listener.addNotifyObserver(lambda notify: heard.append(json.loads(notify.payload)))
+    await listener.runOperation(f"LISTEN {EVENTS_CHANNEL}")
+    a = Node(postgresUrl, "A")
+    b = None
+    try:
+        await a.service.cluster.whenListening()
+        for n in range(5):
+            a.service.publish(BootNotificationReceived(f"CP{n}", "Accepted", None))
+        await deferLater(reactor, 0.3, lambda: None)
+        assert [body["type"] for body in heard] == ["hello"]
+
+        b = Node(postgresUrl, "B")
+        seenOnB = []
+        b.service.subscribe(seenOnB.append)
+        await b.service.cluster.whenListening()
+
+        async def helloAnswered():
+            return [body["node"] for body in heard if body["type"] == "hello"] == ["A", "B", "A"]
+
+        await until(helloAnswered)
+        for n in range(5):
+            a.service.publish(BootNotificationReceived(f"CP{n}", "Accepted", None))
+
+        async def allSeen():
+            return len(seenOnB) == 5
+
+        await until(allSeen)
+        assert [e.chargePointId for e in seenOnB] == [f"CP{n}" for n in range(5)]
+        batches = [body for body in heard if body["type"] == "events"]
+        assert len(batches) == 1 and len(batches[0]["events"]) == 5
+    finally:
+        listener.close()
+        await a.service.stopService()
+        if b is not None:
+            await b.service.stopService()

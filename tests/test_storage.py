@@ -780,7 +780,9 @@ async def test_presenceFollowsLiveNodes(store):
     await store.clearPresence("CP1", "A")
     assert await store.locate("CP1", at(4)) == "B"
     assert await store.listPresence(at(4)) == {"CP1": "B", "CP2": "A"}
+    assert await store.liveNodes(at(29)) == {"A", "B"}
     await store.renewNode("B", at(60))
+    assert await store.liveNodes(at(31)) == {"B"}
     assert await store.locate("CP2", at(31)) is None
     assert await store.listPresence(at(31)) == {"CP1": "B"}
     await store.clearPresence("CP1", "B")

@@ -126,6 +126,11 @@ def locate_txn(chargePointId: str, now: datetime) -> Interaction[str | None]:
     return rows[0][1] if rows else None
 
 
+def liveNodes_txn(now: datetime) -> Interaction[set[str]]:
+    rows = yield Query("SELECT node_id FROM nodes WHERE lease_until > ?", (formatTimestamp(now),))
+    return {nodeId for (nodeId,) in rows}
+
+
 def listPresence_txn(now: datetime) -> Interaction[dict[str, str]]:
     rows = yield Query(_LIVE_PRESENCE, (formatTimestamp(now),))
     return dict(rows)

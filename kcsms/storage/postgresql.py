@@ -11,11 +11,20 @@ import re
 from typing import Any, TypeVar
 
 import psycopg2
-from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from txpostgres import reconnection, txpostgres
 
-from kcsms.storage.sql import Dialect, Interaction, Query, Row, StorageError, migrate
+from kcsms.storage.sql import (
+    Dialect,
+    GroupCommitRunner,
+    Interaction,
+    Query,
+    Row,
+    StorageError,
+    migrate,
+)
 from kcsms.storage.store import Store
 
 __all__ = ["POSTGRESQL", "migratePostgres", "openPostgres", "PostgresRunner", "safeUrl"]
@@ -64,13 +73,25 @@ class _Progress:
     fed = False
 
 
+#: A batch interaction's start: its first query, or already its outcome.
+_Start = tuple[Interaction[Any], "Query | tuple[bool, Any]"]
+
+#: Statements of one C{many} query sent in one round trip at most.
+STATEMENTS_PER_ROUND_TRIP = 100
+
+
 class PostgresRunner:
     """
-    Runs interactions on a txpostgres pool, each in one transaction.
+    Runs interactions on a txpostgres pool with group commit: the
+    interactions waiting are run as one transaction on one connection, each
+    in a savepoint of its own (none when it is alone), up to one such batch
+    per connection at once.  Savepoints travel with the statements around
+    them, so a batch costs about one round trip per query, and its commit is
+    shared.
 
-    A query that fails because its connection broke is tried once more on
-    another connection when nothing of the transaction has happened yet;
-    later failures fail the interaction (and roll it back).
+    A batch that fails because its connection broke is tried once more on
+    another connection when nothing of it has happened yet; later failures
+    fail the batch's interactions (and roll them back).
     """
 
     log = Logger()
@@ -81,60 +102,93 @@ class PostgresRunner:
         self._started.addErrback(
             lambda f: self.log.failure("Connecting to {url}", f, url=safeUrl(url))
         )
+        self._batches = GroupCommitRunner(self._runBatch, self._pool.close, size)
 
     def run(self, interaction: Interaction[T]) -> Deferred[T]:
-        return ensureDeferred(self._run(interaction))
+        return self._batches.run(interaction)
 
-    async def _run(self, interaction: Interaction[T]) -> T:
+    def close(self) -> Deferred[None]:
+        return self._batches.close()
+
+    def _runBatch(self, interactions: list[Interaction[Any]]) -> Deferred[list[tuple[bool, Any]]]:
+        return Deferred.fromCoroutine(self._transactBatch(interactions))
+
+    async def _transactBatch(self, interactions: list[Interaction[Any]]) -> list[tuple[bool, Any]]:
         await self._started
-        try:
-            first = next(interaction)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+        starts: list[_Start] = []
+        for interaction in interactions:
+            try:
+                starts.append((interaction, next(interaction)))
+            except StopIteration as stop:
+                starts.append((interaction, (True, stop.value)))
+            except Exception:
+                starts.append((interaction, (False, Failure())))
+        if not any(isinstance(start, Query) for _, start in starts):
+            return [start for _, start in starts]  # type: ignore[misc]
         progress = _Progress()
         try:
-            return await self._pool.runInteraction(self._transaction, interaction, first, progress)  # type: ignore[no-any-return]
+            return await self._pool.runInteraction(self._transaction, starts, progress)  # type: ignore[no-any-return]
         except CONNECTION_ERRORS:
             if progress.fed:
                 raise
             self.log.warn("A database connection broke; trying once more on another")
-            return await self._pool.runInteraction(self._transaction, interaction, first, progress)  # type: ignore[no-any-return]
+            return await self._pool.runInteraction(self._transaction, starts, progress)  # type: ignore[no-any-return]
 
     def _transaction(
-        self, cursor: Any, interaction: Interaction[T], first: Query, progress: _Progress
-    ) -> Deferred[T]:
-        async def drive() -> T:
-            query = first
-            while True:
-                rows = await self._execute(cursor, query)
-                progress.fed = True
-                try:
+        self, cursor: Any, starts: list[_Start], progress: _Progress
+    ) -> Deferred[list[tuple[bool, Any]]]:
+        return Deferred.fromCoroutine(self._drive(cursor, starts, progress))
+
+    async def _drive(
+        self, cursor: Any, starts: list[_Start], progress: _Progress
+    ) -> list[tuple[bool, Any]]:
+        alone = sum(1 for _, start in starts if isinstance(start, Query)) == 1
+        outcomes: list[tuple[bool, Any]] = []
+        release = ""
+        for interaction, start in starts:
+            if not isinstance(start, Query):
+                outcomes.append(start)
+                continue
+            lead = "" if alone else f"{release}SAVEPOINT interaction; "
+            query = start
+            try:
+                while True:
+                    rows = await self._execute(cursor, query, lead)
+                    lead = ""
+                    progress.fed = True
                     query = interaction.send(rows)
-                except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
+            except StopIteration as stop:
+                outcomes.append((True, stop.value))
+                release = "RELEASE SAVEPOINT interaction; "
+            except CONNECTION_ERRORS:
+                raise
+            except Exception:
+                if alone:
+                    raise
+                outcomes.append((False, Failure()))
+                await cursor.execute("ROLLBACK TO SAVEPOINT interaction")
+                release = ""
+        return outcomes
 
-        return Deferred.fromCoroutine(drive())
-
-    async def _execute(self, cursor: Any, query: Query) -> list[Row]:
+    async def _execute(self, cursor: Any, query: Query, lead: str) -> list[Row]:
+        """
+        Run C{query}, preceded by the statements in C{lead} (which end with
+        C{"; "}) in the same round trip.
+        """
         sql = POSTGRESQL.convert(query.sql)
-        if query.many:
-            for params in query.params:
-                await cursor.execute(sql, params)
-            return []
-        await cursor.execute(sql, tuple(query.params))
-        return cursor.fetchall() if cursor.description is not None else []  # type: ignore[no-any-return]
-
-    def close(self) -> Deferred[None]:
-        # Every interaction holds the pool's semaphore: taking all of it
-        # waits for them.
-        semaphore = self._pool._semaphore
-        waits = [semaphore.acquire() for _ in range(semaphore.limit)]
-        return Deferred.fromCoroutine(self._closeAfter(waits))
-
-    async def _closeAfter(self, waits: list[Deferred[Any]]) -> None:
-        for wait in waits:
-            await wait
-        self._pool.close()
+        if not query.many:
+            await cursor.execute(lead + sql, tuple(query.params))
+            return cursor.fetchall() if cursor.description is not None else []  # type: ignore[no-any-return]
+        rows = list(query.params)
+        if not rows and lead:
+            await cursor.execute(lead)
+        for first in range(0, len(rows), STATEMENTS_PER_ROUND_TRIP):
+            page = rows[first : first + STATEMENTS_PER_ROUND_TRIP]
+            await cursor.execute(
+                lead + "; ".join([sql] * len(page)), [value for row in page for value in row]
+            )
+            lead = ""
+        return []
 
 
 def migratePostgres(url: str) -> int:

@@ -5,9 +5,10 @@ schema migration.
 An I{interaction} is a generator function whose name ends in C{_txn}: it
 yields L{Query} objects, is sent back each query's rows (a list of tuples),
 and returns its result.  It never touches the reactor or a connection, so the
-same interaction serves a blocking DB-API cursor (L{transact}, driven in a
-thread by L{GroupCommitRunner} or at once by L{BlockingRunner}) and an
-asynchronous one whose C{execute} returns a Deferred.  SQL is written once
+same interaction serves a blocking DB-API cursor (L{transact} at once in
+L{BlockingRunner}, or L{transactBatch} in a database thread, batched by
+L{GroupCommitRunner}) and an asynchronous one whose C{execute} returns a
+Deferred.  SQL is written once
 with C{?} placeholders; a L{Dialect} converts them for its driver and fills in
 the few DDL differences of the numbered schema files in C{schema/}.
 """
@@ -18,7 +19,6 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal, Protocol, TypeVar
 
-from twisted.enterprise.adbapi import ConnectionPool
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.python.failure import Failure
 
@@ -33,6 +33,7 @@ __all__ = [
     "Runner",
     "BlockingRunner",
     "GroupCommitRunner",
+    "BatchTransaction",
     "transactBatch",
     "schemaScripts",
     "appliedVersions_txn",
@@ -223,24 +224,38 @@ def transactBatch(
     return results
 
 
+#: Runs interactions in one transaction: per interaction C{(True, result)}
+#: or C{(False, Failure)}; fails as a whole when the transaction does.
+BatchTransaction = Callable[[list[Interaction[Any]]], Deferred[list[tuple[bool, Any]]]]
+
+
 class GroupCommitRunner:
     """
-    Runs interactions in the one thread of an adbapi L{ConnectionPool},
-    committing all those waiting in one transaction (group commit): with
-    many stations writing at once, each commit and thread hand-over serves
-    many of them.  Every interaction still succeeds or fails on its own, and
-    its Deferred fires only after the transaction holding it is committed.
+    Runs interactions in batches, each batch one transaction (group commit):
+    with many stations writing at once, each commit serves many of them.
+    Every interaction still succeeds or fails on its own, and its Deferred
+    fires only after the transaction holding it is committed.  Up to
+    C{concurrency} batches run at once; an interaction that arrives while
+    that many run waits for the next batch.
 
+    @param runBatch: runs one batch as one transaction.
+    @param closeDatabase: closes the database once every interaction has run.
     @ivar maxBatch: the most interactions in one transaction.
     """
 
     maxBatch = 256
 
-    def __init__(self, pool: ConnectionPool, dialect: Dialect) -> None:
-        self._pool = pool
-        self._dialect = dialect
+    def __init__(
+        self,
+        runBatch: BatchTransaction,
+        closeDatabase: Callable[[], object],
+        concurrency: int = 1,
+    ) -> None:
+        self._runBatch = runBatch
+        self._closeDatabase = closeDatabase
+        self._concurrency = concurrency
         self._waiting: list[tuple[Interaction[Any], Deferred[Any]]] = []
-        self._busy = False
+        self._running = 0
         self._idle: list[Deferred[None]] = []
 
     def run(self, interaction: Interaction[T]) -> Deferred[T]:
@@ -250,23 +265,19 @@ class GroupCommitRunner:
         return d
 
     def _runWaiting(self) -> None:
-        if self._busy:
-            return
-        if not self._waiting:
+        while self._waiting and self._running < self._concurrency:
+            batch = self._waiting[: self.maxBatch]
+            del self._waiting[: self.maxBatch]
+            self._running += 1
+            done = maybeDeferred(self._runBatch, [interaction for interaction, _ in batch])
+            done.addBoth(self._finished, [d for _, d in batch])
+        if not self._waiting and not self._running:
             idle, self._idle = self._idle, []
             for d in idle:
                 d.callback(None)
-            return
-        batch = self._waiting[: self.maxBatch]
-        del self._waiting[: self.maxBatch]
-        self._busy = True
-        done = self._pool.runWithConnection(
-            transactBatch, self._dialect, [interaction for interaction, _ in batch]
-        )
-        done.addBoth(self._finished, [d for _, d in batch])
 
     def _finished(self, outcome: Any, waiting: list[Deferred[Any]]) -> None:
-        self._busy = False
+        self._running -= 1
         if isinstance(outcome, Failure):
             for d in waiting:
                 d.errback(outcome)
@@ -282,7 +293,7 @@ class GroupCommitRunner:
         idle: Deferred[None] = Deferred()
         self._idle.append(idle)
         self._runWaiting()
-        idle.addCallback(lambda _: self._pool.close())
+        idle.addCallback(lambda _: self._closeDatabase())
         return idle
 
 

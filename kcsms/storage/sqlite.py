@@ -11,7 +11,14 @@ from typing import Any
 
 from twisted.enterprise.adbapi import ConnectionPool
 
-from kcsms.storage.sql import BlockingRunner, Dialect, GroupCommitRunner, StorageError, migrate
+from kcsms.storage.sql import (
+    BlockingRunner,
+    Dialect,
+    GroupCommitRunner,
+    StorageError,
+    migrate,
+    transactBatch,
+)
 from kcsms.storage.store import Store
 
 __all__ = ["SQLITE", "openMemory", "migrateFile", "openFile"]
@@ -98,4 +105,9 @@ def openFile(path: str, reactor: Any) -> Store:
         cp_reactor=reactor,
         cp_openfun=_configure,
     )
-    return Store(GroupCommitRunner(pool, SQLITE))
+    return Store(
+        GroupCommitRunner(
+            lambda interactions: pool.runWithConnection(transactBatch, SQLITE, interactions),
+            pool.close,
+        )
+    )

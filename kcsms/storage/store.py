@@ -86,6 +86,7 @@ from kcsms.storage.messages import (
     getClusterMessage_txn,
     listMessages_txn,
     listPresence_txn,
+    liveNodes_txn,
     locate_txn,
     pruneClusterMessages_txn,
     pruneMessages_txn,
@@ -324,6 +325,9 @@ class Store:
 
     def locate(self, chargePointId: str, now: datetime) -> Deferred[str | None]:
         return self._runner.run(locate_txn(chargePointId, now))
+
+    def liveNodes(self, now: datetime) -> Deferred[set[str]]:
+        return self._runner.run(liveNodes_txn(now))
 
     def listPresence(self, now: datetime) -> Deferred[dict[str, str]]:
         return self._runner.run(listPresence_txn(now))
