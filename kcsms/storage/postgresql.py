@@ -76,6 +76,11 @@ class _Progress:
 #: A batch interaction's start: its first query, or already its outcome.
 _Start = tuple[Interaction[Any], "Query | tuple[bool, Any]"]
 
+#: Interactions in one batch at most: a batch's statements go one round
+#: trip after another on its connection, so smaller batches spread over the
+#: pool's connections answer sooner.
+MAX_BATCH = 32
+
 #: Statements of one C{many} query sent in one round trip at most.
 STATEMENTS_PER_ROUND_TRIP = 100
 
@@ -102,7 +107,7 @@ class PostgresRunner:
         self._started.addErrback(
             lambda f: self.log.failure("Connecting to {url}", f, url=safeUrl(url))
         )
-        self._batches = GroupCommitRunner(self._runBatch, self._pool.close, size)
+        self._batches = GroupCommitRunner(self._runBatch, self._pool.close, size, MAX_BATCH)
 
     def run(self, interaction: Interaction[T]) -> Deferred[T]:
         return self._batches.run(interaction)

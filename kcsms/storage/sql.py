@@ -240,17 +240,17 @@ class GroupCommitRunner:
 
     @param runBatch: runs one batch as one transaction.
     @param closeDatabase: closes the database once every interaction has run.
-    @ivar maxBatch: the most interactions in one transaction.
+    @param maxBatch: the most interactions in one transaction.
     """
-
-    maxBatch = 256
 
     def __init__(
         self,
         runBatch: BatchTransaction,
         closeDatabase: Callable[[], object],
         concurrency: int = 1,
+        maxBatch: int = 256,
     ) -> None:
+        self.maxBatch = maxBatch
         self._runBatch = runBatch
         self._closeDatabase = closeDatabase
         self._concurrency = concurrency
