@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import pytest_twisted
-from twisted.internet.defer import ensureDeferred
+from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.internet.testing import MemoryReactorClock
 from zope.interface.verify import verifyObject
 
@@ -1361,3 +1361,49 @@ async def test_firmwareImagesDiagnosticsFilesAndRollouts(store):
     assert await store.getFirmwareRollout(rollout.rolloutId) == rollout
     assert await store.listFirmwareRollouts() == [rollout]
     assert await store.getFirmwareRollout(rollout.rolloutId + 1) is None
+
+
+def test_idleWorkRunsWhenNothingElseWaits():
+    """
+    Idle work (the message log) runs alone, after the interactions waiting
+    for their answers; while some always wait, it still gets a batch after
+    every L{IDLE_EVERY} batches.
+    """
+    from kcsms.storage.sql import IDLE_EVERY, GroupCommitRunner
+
+    started = []
+
+    def runBatch(interactions):
+        d = Deferred()
+        started.append((interactions, d))
+        return d
+
+    def finishLatest():
+        interactions, d = started[-1]
+        d.callback([(True, name) for name in interactions])
+
+    runner = GroupCommitRunner(runBatch, lambda: None)
+    answered = []
+    runner.run("a").addCallback(answered.append)
+    runner.runIdle("log").addCallback(answered.append)
+    runner.run("b").addCallback(answered.append)
+    runner.run("c").addCallback(answered.append)
+    assert [batch for batch, _ in started] == [["a"]]
+    finishLatest()
+    assert [batch for batch, _ in started] == [["a"], ["b", "c"]]
+    finishLatest()
+    assert started[-1][0] == ["log"]
+    finishLatest()
+    assert answered == ["a", "b", "c", "log"]
+
+    runner.run("p0")
+    runner.runIdle("log2")
+    for k in range(1, IDLE_EVERY):
+        runner.run(f"p{k}")
+        finishLatest()
+        assert started[-1][0] == [f"p{k}"]
+    runner.run("q")
+    finishLatest()
+    assert started[-1][0] == ["log2"]
+    finishLatest()
+    assert started[-1][0] == ["q"]

@@ -112,6 +112,9 @@ class PostgresRunner:
     def run(self, interaction: Interaction[T]) -> Deferred[T]:
         return self._batches.run(interaction)
 
+    def runIdle(self, interaction: Interaction[T]) -> Deferred[T]:
+        return self._batches.runIdle(interaction)
+
     def close(self) -> Deferred[None]:
         return self._batches.close()
 

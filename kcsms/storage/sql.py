@@ -14,6 +14,7 @@ the few DDL differences of the numbered schema files in C{schema/}.
 """
 
 import re
+from collections import deque
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -165,6 +166,12 @@ class Runner(Protocol):
         @return: a Deferred of the interaction's result, fired once committed.
         """
 
+    def runIdle(self, interaction: Interaction[T]) -> Deferred[T]:
+        """
+        As L{run}, for work nobody waits on (the message log): it may be
+        put after the interactions given to L{run}.
+        """
+
     def close(self) -> Deferred[None]:
         """
         Close the database once every pending interaction has run.
@@ -183,6 +190,8 @@ class BlockingRunner:
 
     def run(self, interaction: Interaction[T]) -> Deferred[T]:
         return maybeDeferred(transact, self._connection, self._dialect, interaction)
+
+    runIdle = run
 
     def close(self) -> Deferred[None]:
         self._connection.close()
@@ -224,6 +233,9 @@ def transactBatch(
     return results
 
 
+#: Batches that may run while idle work waits, before it gets one.
+IDLE_EVERY = 8
+
 #: Runs interactions in one transaction: per interaction C{(True, result)}
 #: or C{(False, Failure)}; fails as a whole when the transaction does.
 BatchTransaction = Callable[[list[Interaction[Any]]], Deferred[list[tuple[bool, Any]]]]
@@ -236,7 +248,9 @@ class GroupCommitRunner:
     Every interaction still succeeds or fails on its own, and its Deferred
     fires only after the transaction holding it is committed.  Up to
     C{concurrency} batches run at once; an interaction that arrives while
-    that many run waits for the next batch.
+    that many run waits for the next batch.  Idle work (L{runIdle}) runs in
+    a transaction of its own when nothing else waits, or after every
+    L{IDLE_EVERY} batches while something always does.
 
     @param runBatch: runs one batch as one transaction.
     @param closeDatabase: closes the database once every interaction has run.
@@ -255,6 +269,8 @@ class GroupCommitRunner:
         self._closeDatabase = closeDatabase
         self._concurrency = concurrency
         self._waiting: list[tuple[Interaction[Any], Deferred[Any]]] = []
+        self._waitingIdle: deque[tuple[Interaction[Any], Deferred[Any]]] = deque()
+        self._batchesSinceIdle = 0
         self._running = 0
         self._idle: list[Deferred[None]] = []
 
@@ -264,14 +280,27 @@ class GroupCommitRunner:
         self._runWaiting()
         return d
 
+    def runIdle(self, interaction: Interaction[T]) -> Deferred[T]:
+        d: Deferred[T] = Deferred()
+        self._waitingIdle.append((interaction, d))
+        self._runWaiting()
+        return d
+
     def _runWaiting(self) -> None:
-        while self._waiting and self._running < self._concurrency:
-            batch = self._waiting[: self.maxBatch]
-            del self._waiting[: self.maxBatch]
+        while self._running < self._concurrency:
+            if self._waitingIdle and (not self._waiting or self._batchesSinceIdle >= IDLE_EVERY):
+                batch = [self._waitingIdle.popleft()]
+                self._batchesSinceIdle = 0
+            elif self._waiting:
+                batch = self._waiting[: self.maxBatch]
+                del self._waiting[: self.maxBatch]
+                self._batchesSinceIdle += 1
+            else:
+                break
             self._running += 1
             done = maybeDeferred(self._runBatch, [interaction for interaction, _ in batch])
             done.addBoth(self._finished, [d for _, d in batch])
-        if not self._waiting and not self._running:
+        if not self._waiting and not self._waitingIdle and not self._running:
             idle, self._idle = self._idle, []
             for d in idle:
                 d.callback(None)

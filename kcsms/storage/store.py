@@ -301,7 +301,7 @@ class Store:
     # IMessageLogStore
 
     def appendMessages(self, messages: Sequence[LoggedMessage]) -> Deferred[None]:
-        return self._runner.run(appendMessages_txn(messages))
+        return self._runner.runIdle(appendMessages_txn(messages))
 
     def listMessages(self, chargePointId: str, limit: int) -> Deferred[list[LoggedMessage]]:
         return self._runner.run(listMessages_txn(chargePointId, limit))
