@@ -91,16 +91,11 @@ class Dispatcher:
         """
         try:
             result = self._responderFor(session, call.action, call.payload)
+            if not isinstance(result, Deferred):
+                return self._checkAnswer(result, call)
         except Exception:
             return callErrorFor(call.uniqueId, call.action, Failure())
-        if isinstance(result, Deferred):
-            return result.addCallbacks(
-                self._checkAnswer,
-                self._failed,
-                callbackArgs=(call,),
-                errbackArgs=(call,),
-            )
-        return self._checkAnswer(result, call)
+        return result.addCallback(self._checkAnswer, call).addErrback(self._failed, call)
 
     def _failed(self, failure: Failure, call: Call) -> CallError:
         return callErrorFor(call.uniqueId, call.action, failure)

@@ -3,12 +3,13 @@ The message log: every OCPP-J frame in and out, per station, kept for
 C{[storage] message_log_days}.
 
 Frames are buffered and written in batches off the answer path, so logging
-never delays a station's answer; a batch is written when it is full or a
-second after its first frame, whichever comes first.  The store keeps each
-write as one chunk per station; a batch is written a few hundred stations at
-a time, one write after another, so that the writes of the stations' own
-messages, which share the database, never wait long behind it.  Frames are
-stamped to the millisecond.  Old frames are pruned at start and every hour.
+never delays a station's answer; a batch is written when it is full or
+L{FLUSH_DELAY} seconds after its first frame, whichever comes first.  The
+store keeps each write as one chunk per station; a batch is written a few
+hundred stations at a time, one write after another, as the database's idle
+work, so that the writes of the stations' own messages never wait long
+behind it.  Frames are stamped to the millisecond.  Old frames are pruned at
+start and every hour.
 """
 
 from collections import deque
