@@ -3,9 +3,11 @@ Simulated charge points: one client process (L{workerMain}) runs many
 stations on one asyncio loop and reports what it measured to the process
 that started it.
 
-A worker goes through three phases, each started or ended by a message on
+A worker goes through four phases, each started or ended by a message on
 its pipe: on C{"boot"} it connects and boots all its stations at once (a cold reconnect
-storm) and reports C{"booted"}; on C{"go"} it drives a mix until a deadline,
+storm) and reports C{"booted"}; on C{"warm"} each station goes a random number
+of steps into its mix (L{CYCLES}), unmeasured, and it reports C{"warmed"}; on
+C{"go"} it drives a mix until a deadline,
 lets the last CALLs be answered, and reports C{"done"}; on C{"close"} it
 closes its connections and exits.  Each station has at most one CALL
 outstanding.  A mix is a generator of CALLs (L{MIXES}); it is sent the answer
@@ -39,6 +41,8 @@ CONNECT_ATTEMPTS = 5
 
 #: MeterValues per transaction in the session mix.
 METER_VALUES_PER_SESSION = 5
+#: Messages in one session of L{sessionMix}.
+SESSION_MESSAGES = 6 + METER_VALUES_PER_SESSION
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,12 @@ MIXES: dict[str, Callable[[str, Ledger], Mix]] = {
     "session": sessionMix,
 }
 
+#: Messages in one cycle of a mix whose messages differ (1 for the others):
+#: before the load, each station goes a random number of them into its mix,
+#: so that the stations are spread over its steps as a real fleet is,
+#: instead of all sending the same action in the same second.
+CYCLES = {"session": SESSION_MESSAGES}
+
 
 class Tally:
     """
@@ -214,6 +224,8 @@ class Station:
         self.closing = False
         self._sequence = 0
         self._pending: tuple[str, str, float, asyncio.Future[Any]] | None = None
+        self._calls = MIXES[worker.plan.mix](chargePointId, worker.ledger)
+        self._request = next(self._calls)
 
     # Connection.
 
@@ -314,13 +326,21 @@ class Station:
 
     # Load.
 
+    async def warmUp(self) -> None:
+        """
+        Go a random number of steps (less than a cycle) into the mix, one
+        CALL after another.
+        """
+        for _ in range(random.randrange(CYCLES.get(self.worker.plan.mix, 1))):
+            self._request = self._calls.send(await self.call(*self._request))
+
     async def drive(self, deadline: float) -> None:
         """
         Send the mix's CALLs until C{deadline}, one outstanding at a time.
         """
         plan = self.worker.plan
-        calls = MIXES[plan.mix](self.chargePointId, self.worker.ledger)
-        request = next(calls)
+        calls = self._calls
+        request = self._request
         interval = plan.interval
         due = time.monotonic() + (random.uniform(0, interval) if interval else 0)
         sendLags = self.worker.tally.sendLags
@@ -385,6 +405,10 @@ class Worker:
                 },
             )
         )
+        command = await self._receive()
+        assert command == "warm", command
+        await asyncio.gather(*(s.warmUp() for s in self.stations))
+        self.pipe.send(("warmed", {}))
         self.tally = Tally()
         command, duration = await self._receive()
         assert command == "go", command

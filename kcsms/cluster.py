@@ -141,6 +141,7 @@ class Cluster(Service):
         self._waitingForListener: list[Deferred[None]] = []
         self._pending: dict[str, Deferred[Any]] = {}
         self._peers: set[str] = set()
+        self._greeted = False
         self._events: list[Any] = []
         self._eventsFlush: Any = None
         self._renewal = LoopingCall(lambda: ensureDeferred(self._renew()))
@@ -202,6 +203,7 @@ class Cluster(Service):
         self._listener = listener
         self.log.info("Node {nodeId} is in the cluster", nodeId=self.nodeId)
         await self._send(EVENTS_CHANNEL, {"type": "hello", "node": self.nodeId})
+        self._greeted = True
         waiting, self._waitingForListener = self._waitingForListener, []
         for d in waiting:
             d.callback(None)
@@ -209,9 +211,10 @@ class Cluster(Service):
     def whenListening(self) -> Deferred[None]:
         """
         @return: a Deferred that fires once this node receives other nodes'
-            requests and events (events published before are not delivered here).
+            requests and events, and has said hello to them (events published
+            before are not delivered here).
         """
-        if self._listener is not None:
+        if self._greeted:
             return succeed(None)
         d: Deferred[None] = Deferred()
         self._waitingForListener.append(d)
@@ -365,11 +368,11 @@ class Cluster(Service):
     def broadcast(self, event: Any) -> None:
         """
         Deliver an event to the observers of every other node (none while
-        this node is alone).
+        this node is alone when the batch goes).
         """
-        if not (self.running and self._peers):
+        if not self.running:
             return
-        self._events.append(encodeValue(event))
+        self._events.append(event)
         if self._eventsFlush is None:
             self._eventsFlush = self.centralSystem.clock.callLater(
                 EVENT_BATCH_DELAY, self._broadcastEvents
@@ -381,10 +384,9 @@ class Cluster(Service):
                 self._eventsFlush.cancel()
             self._eventsFlush = None
         batch, self._events = self._events, []
-        if not batch:
+        if not (batch and self._peers):
             return succeed(None)
-        d = ensureDeferred(
-            self._send(EVENTS_CHANNEL, {"type": "events", "node": self.nodeId, "events": batch})
-        )
+        body = {"type": "events", "node": self.nodeId, "events": [encodeValue(e) for e in batch]}
+        d = ensureDeferred(self._send(EVENTS_CHANNEL, body))
         d.addErrback(lambda f: self.log.failure("Broadcasting {count} events", f, count=len(batch)))
         return d
