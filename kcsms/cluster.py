@@ -22,6 +22,7 @@ from uuid import uuid4
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, ensureDeferred, succeed
+from twisted.internet.interfaces import IDelayedCall
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from txpostgres import txpostgres
@@ -143,7 +144,7 @@ class Cluster(Service):
         self._peers: set[str] = set()
         self._greeted = False
         self._events: list[Any] = []
-        self._eventsFlush: Any = None
+        self._eventsFlush: IDelayedCall | None = None
         self._renewal = LoopingCall(lambda: ensureDeferred(self._renew()))
         self._renewal.clock = centralSystem.clock
 

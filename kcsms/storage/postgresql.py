@@ -41,8 +41,6 @@ POSTGRESQL = Dialect(
     begin=None,
 )
 
-log = Logger()
-
 #: Failures that mean the connection, not the query, is broken.
 CONNECTION_ERRORS = (
     psycopg2.OperationalError,
@@ -65,6 +63,8 @@ class _Connection(txpostgres.Connection):
     first statement, one round trip fewer than txpostgres's own C{begin}.
     """
 
+    log = Logger()
+
     def __init__(self, reactor: Any = None, cooperator: Any = None, detector: Any = None) -> None:
         super().__init__(reactor, cooperator, detector or reconnection.DeadConnectionDetector())
 
@@ -83,7 +83,9 @@ class _Connection(txpostgres.Connection):
         return d.addCallback(lambda _: failure)
 
     def _rollBackFailed(self, rollBack: Failure, failure: Failure) -> None:
-        log.failure("Rolling back after {problem}", rollBack, problem=failure.getErrorMessage())
+        self.log.failure(
+            "Rolling back after {problem}", rollBack, problem=failure.getErrorMessage()
+        )
 
 
 class _Pool(txpostgres.ConnectionPool):

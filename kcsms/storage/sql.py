@@ -8,9 +8,9 @@ and returns its result.  It never touches the reactor or a connection, so the
 same interaction serves a blocking DB-API cursor (L{transact} at once in
 L{BlockingRunner}, or L{transactBatch} in a database thread, batched by
 L{GroupCommitRunner}) and an asynchronous one whose C{execute} returns a
-Deferred.  SQL is written once
-with C{?} placeholders; a L{Dialect} converts them for its driver and fills in
-the few DDL differences of the numbered schema files in C{schema/}.
+Deferred.  SQL is written once with C{?} placeholders; a L{Dialect}
+converts them for its driver and fills in the few DDL differences of the
+numbered schema files in C{schema/}.
 """
 
 import re
@@ -272,7 +272,8 @@ class GroupCommitRunner:
         self._waitingIdle: deque[tuple[Interaction[Any], Deferred[Any]]] = deque()
         self._batchesSinceIdle = 0
         self._running = 0
-        self._idle: list[Deferred[None]] = []
+        # Deferreds of close(), fired once nothing waits or runs.
+        self._drained: list[Deferred[None]] = []
 
     def run(self, interaction: Interaction[T]) -> Deferred[T]:
         d: Deferred[T] = Deferred()
@@ -301,8 +302,8 @@ class GroupCommitRunner:
             done = maybeDeferred(self._runBatch, [interaction for interaction, _ in batch])
             done.addBoth(self._finished, [d for _, d in batch])
         if not self._waiting and not self._waitingIdle and not self._running:
-            idle, self._idle = self._idle, []
-            for d in idle:
+            drained, self._drained = self._drained, []
+            for d in drained:
                 d.callback(None)
 
     def _finished(self, outcome: Any, waiting: list[Deferred[Any]]) -> None:
@@ -319,11 +320,11 @@ class GroupCommitRunner:
         self._runWaiting()
 
     def close(self) -> Deferred[None]:
-        idle: Deferred[None] = Deferred()
-        self._idle.append(idle)
+        drained: Deferred[None] = Deferred()
+        self._drained.append(drained)
         self._runWaiting()
-        idle.addCallback(lambda _: self._closeDatabase())
-        return idle
+        drained.addCallback(lambda _: self._closeDatabase())
+        return drained
 
 
 def schemaScripts() -> list[tuple[int, str]]:
