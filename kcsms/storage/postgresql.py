@@ -8,9 +8,11 @@ connection, which also proves the URL and credentials before kcsms listens.
 """
 
 import re
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import psycopg2
+from psycopg2.extensions import POLL_READ, POLL_WRITE
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -58,27 +60,105 @@ def safeUrl(url: str) -> str:
 
 class _Connection(txpostgres.Connection):
     """
-    A txpostgres connection that reconnects, and whose interactions begin
-    their transaction themselves: L{PostgresRunner} sends C{BEGIN} with the
-    first statement, one round trip fewer than txpostgres's own C{begin}.
+    A txpostgres connection that reconnects, and runs the statements of
+    L{PostgresRunner}'s transactions itself (L{execute}): its socket is
+    watched only while a statement waits for its answer, and the statement's
+    Deferred fires as soon as the answer is in.  (A txpostgres cursor
+    unregisters and registers the socket twice per statement and fires in
+    a later reactor turn.)  The transaction is begun by the first statement
+    itself (C{BEGIN; ...}), one round trip fewer than txpostgres's own
+    C{begin}.
+
+    Pool connections never C{LISTEN}, so nothing is watched between
+    statements: a connection the server closed meanwhile fails its next
+    statement, which has it reconnected.
     """
 
     log = Logger()
 
+    #: The statement being run: its Deferred and its psycopg2 cursor.
+    _statement: tuple[Deferred[list[Row]], Any] | None = None
+
     def __init__(self, reactor: Any = None, cooperator: Any = None, detector: Any = None) -> None:
         super().__init__(reactor, cooperator, detector or reconnection.DeadConnectionDetector())
 
-    def _runInteraction(self, interaction: Any, *args: Any, **kwargs: Any) -> Deferred[Any]:
-        cursor = self.cursor()
-        d = maybeDeferred(interaction, cursor, *args, **kwargs)
-        d.addCallback(lambda result: cursor.execute("COMMIT").addCallback(lambda _: result))
-        d.addErrback(self._rollBack, cursor)
+    def connect(self, *args: Any, **kwargs: Any) -> Deferred[Any]:
+        return super().connect(*args, **kwargs).addCallback(self._stopWatching)
+
+    def _stopWatching(self, result: T) -> T:
+        self.reactor.removeReader(self)
+        return result
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Deferred[list[Row]]:
+        """
+        Run C{sql} (one statement, or several separated by C{;}, of which
+        the last one's rows come back).
+
+        @return: a Deferred of the rows.
+        @raise psycopg2.Error: when it cannot be sent.
+        """
+        cursor = self._connection.cursor()
+        cursor.execute(sql, params)
+        d: Deferred[list[Row]] = Deferred()
+        self._statement = (d, cursor)
+        self._advance()
         return d
 
-    def _rollBack(self, failure: Failure, cursor: Any) -> Deferred[Any]:
+    def _advance(self) -> None:
+        # Never called while the socket is watched: poll() may close it.
+        assert self._statement is not None
+        d, cursor = self._statement
+        try:
+            state = self._connection.poll()
+        except Exception:
+            self._statement = None
+            d.errback()
+            return
+        if state == POLL_READ:
+            self.reactor.addReader(self)
+        elif state == POLL_WRITE:
+            self.reactor.addWriter(self)
+        else:
+            self._statement = None
+            d.callback(cursor.fetchall() if cursor.description is not None else [])
+
+    def doRead(self) -> None:
+        if self._statement is None:
+            super().doRead()  # connecting: txpostgres polls
+        else:
+            self.reactor.removeReader(self)
+            self._advance()
+
+    def doWrite(self) -> None:
+        if self._statement is None:
+            super().doWrite()
+        else:
+            self.reactor.removeWriter(self)
+            self._advance()
+
+    def connectionLost(self, reason: Failure) -> None:
+        # The reactor saw the socket hang up without a last read: the
+        # statement fails as a broken connection, which has it reconnected.
+        statement, self._statement = self._statement, None
+        if statement is not None:
+            statement[0].errback(
+                psycopg2.OperationalError(f"connection lost: {reason.getErrorMessage()}")
+            )
+        super().connectionLost(reason)
+
+    def _runInteraction(self, interaction: Any, *args: Any, **kwargs: Any) -> Deferred[Any]:
+        d = maybeDeferred(interaction, self, *args, **kwargs)
+        d.addCallback(lambda result: self.execute("COMMIT").addCallback(lambda _: result))
+        d.addErrback(self._rollBack)
+        return d
+
+    def _rollBack(self, failure: Failure) -> Failure | Deferred[Any]:
         # The transaction's own failure is the outcome, whatever the rollback
-        # does: on a broken connection both fail, and the runner retries.
-        d = maybeDeferred(cursor.execute, "ROLLBACK")
+        # does.  A closed connection has nothing to roll back: the server
+        # dropped the transaction with it (and the runner retries).
+        if self._connection.closed:
+            return failure
+        d = maybeDeferred(self.execute, "ROLLBACK")
         d.addErrback(self._rollBackFailed, failure)
         return d.addCallback(lambda _: failure)
 
@@ -170,12 +250,12 @@ class PostgresRunner:
             return await self._pool.runInteraction(self._transaction, starts, progress)  # type: ignore[no-any-return]
 
     def _transaction(
-        self, cursor: Any, starts: list[_Start], progress: _Progress
+        self, connection: _Connection, starts: list[_Start], progress: _Progress
     ) -> Deferred[list[tuple[bool, Any]]]:
-        return Deferred.fromCoroutine(self._drive(cursor, starts, progress))
+        return Deferred.fromCoroutine(self._drive(connection, starts, progress))
 
     async def _drive(
-        self, cursor: Any, starts: list[_Start], progress: _Progress
+        self, connection: _Connection, starts: list[_Start], progress: _Progress
     ) -> list[tuple[bool, Any]]:
         alone = sum(1 for _, start in starts if isinstance(start, Query)) == 1
         outcomes: list[tuple[bool, Any]] = []
@@ -188,7 +268,7 @@ class PostgresRunner:
             query = start
             try:
                 while True:
-                    rows = await self._execute(cursor, query, lead)
+                    rows = await self._execute(connection, query, lead)
                     lead = ""
                     progress.fed = True
                     query = interaction.send(rows)
@@ -201,25 +281,24 @@ class PostgresRunner:
                 if alone:
                     raise
                 outcomes.append((False, Failure()))
-                await cursor.execute("ROLLBACK TO SAVEPOINT interaction")
+                await connection.execute("ROLLBACK TO SAVEPOINT interaction")
                 release = ""
         return outcomes
 
-    async def _execute(self, cursor: Any, query: Query, lead: str) -> list[Row]:
+    async def _execute(self, connection: _Connection, query: Query, lead: str) -> list[Row]:
         """
         Run C{query}, preceded by the statements in C{lead} (which end with
         C{"; "}) in the same round trip.
         """
         sql = POSTGRESQL.convert(query.sql)
         if not query.many:
-            await cursor.execute(lead + sql, tuple(query.params))
-            return cursor.fetchall() if cursor.description is not None else []  # type: ignore[no-any-return]
+            return await connection.execute(lead + sql, tuple(query.params))
         rows = list(query.params)
         if not rows and lead:
-            await cursor.execute(lead)
+            await connection.execute(lead)
         for first in range(0, len(rows), STATEMENTS_PER_ROUND_TRIP):
             page = rows[first : first + STATEMENTS_PER_ROUND_TRIP]
-            await cursor.execute(
+            await connection.execute(
                 lead + "; ".join([sql] * len(page)), [value for row in page for value in row]
             )
             lead = ""
