@@ -5,7 +5,9 @@ Nodes share state only through PostgreSQL: each node renews a lease; the
 presence table says which node holds each station's socket; requests
 between nodes (a call for a station connected elsewhere, "close your stale
 socket", events for observers) travel by LISTEN/NOTIFY, one channel per node
-plus one for events.  A body too large for a notification is kept in the
+plus one for events.  Channels are database-wide while tables live in a
+schema, so a channel's name is drawn from the schema too: deployments in
+different schemas of one database never hear each other.  A body too large for a notification is kept in the
 database and the notification carries its id.  Events are broadcast in
 batches (every L{EVENT_BATCH_DELAY} seconds), and only while other nodes are
 alive: a node learns of its peers from their leases at every renewal, and at
@@ -44,7 +46,6 @@ MESSAGE_KEEP = 3600.0
 #: Seconds events wait to be broadcast together.
 EVENT_BATCH_DELAY = 0.05
 
-EVENTS_CHANNEL = "kcsms_events"
 
 _VALUE_TYPES = {
     cls.__name__: cls
@@ -59,11 +60,15 @@ _CALL_ERRORS = {
 }
 
 
-def channelFor(nodeId: str) -> str:
+def channelFor(schema: str, nodeId: str | None = None) -> str:
     """
-    @return: the NOTIFY channel of a node (an identifier whatever its id).
+    @param schema: the schema of the nodes' tables.
+    @return: the NOTIFY channel of a node, or with no node the channel of
+        events, of the nodes that share C{schema} (an identifier whatever
+        their names).
     """
-    return "kcsms_node_" + hashlib.sha256(nodeId.encode()).hexdigest()[:24]
+    key = json.dumps([schema, nodeId])
+    return "kcsms_" + hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
 def encodeValue(value: Any) -> Any:
@@ -139,6 +144,8 @@ class Cluster(Service):
         self.nodeId = nodeId
         self._url = url
         self._listener: Any = None
+        # The schema of the nodes' tables, read when the listener connects.
+        self._schema = ""
         self._waitingForListener: list[Deferred[None]] = []
         self._pending: dict[str, Deferred[Any]] = {}
         self._peers: set[str] = set()
@@ -198,12 +205,13 @@ class Cluster(Service):
     async def _listen(self) -> None:
         listener = txpostgres.Connection(reactor=self.centralSystem._reactor)
         await listener.connect(self._url)
+        [(self._schema,)] = await listener.runQuery("SELECT current_schema()")
         listener.addNotifyObserver(self._notified)
-        for channel in (channelFor(self.nodeId), EVENTS_CHANNEL):
+        for channel in (channelFor(self._schema, self.nodeId), channelFor(self._schema)):
             await listener.runOperation(f"LISTEN {channel}")
         self._listener = listener
         self.log.info("Node {nodeId} is in the cluster", nodeId=self.nodeId)
-        await self._send(EVENTS_CHANNEL, {"type": "hello", "node": self.nodeId})
+        await self._send(None, {"type": "hello", "node": self.nodeId})
         self._greeted = True
         waiting, self._waitingForListener = self._waitingForListener, []
         for d in waiting:
@@ -223,14 +231,19 @@ class Cluster(Service):
 
     # Messages between nodes
 
-    async def _send(self, channel: str, body: dict[str, Any]) -> None:
+    async def _send(self, nodeId: str | None, body: dict[str, Any]) -> None:
+        """
+        Notify node C{nodeId}, or with L{None} every node (events).
+        """
         text = json.dumps(body)
         if len(text.encode()) > MAX_INLINE:
             messageId = await self.centralSystem.store.putClusterMessage(text, self._now())
             text = json.dumps({"ref": messageId})
         if self._listener is None:
             await self._listen()
-        await self._listener.runOperation("SELECT pg_notify(%s, %s)", (channel, text))
+        await self._listener.runOperation(
+            "SELECT pg_notify(%s, %s)", (channelFor(self._schema, nodeId), text)
+        )
 
     def _notified(self, notify: Any) -> Deferred[None]:
         return ensureDeferred(self._received(notify.payload))
@@ -255,7 +268,7 @@ class Cluster(Service):
             )
         except errors.CallFailed as e:
             reply["failure"] = _failureBody(e)
-        await self._send(channelFor(body["replyTo"]), reply)
+        await self._send(body["replyTo"], reply)
 
     async def _received_answer(self, body: dict[str, Any]) -> None:
         d = self._pending.pop(body["requestId"], None)
@@ -280,7 +293,7 @@ class Cluster(Service):
         node = body["node"]
         if node != self.nodeId and node not in self._peers:
             self._peers.add(node)
-            await self._send(EVENTS_CHANNEL, {"type": "hello", "node": self.nodeId})
+            await self._send(None, {"type": "hello", "node": self.nodeId})
 
     async def _received_events(self, body: dict[str, Any]) -> None:
         if body["node"] != self.nodeId:
@@ -308,7 +321,7 @@ class Cluster(Service):
         Have C{nodeId} close its connection of the station.
         """
         await self._send(
-            channelFor(nodeId),
+            nodeId,
             {
                 "type": "evict",
                 "chargePointId": chargePointId,
@@ -343,7 +356,7 @@ class Cluster(Service):
         self._pending[requestId] = answer
         try:
             await self._send(
-                channelFor(nodeId),
+                nodeId,
                 {
                     "type": "call",
                     "requestId": requestId,
@@ -388,6 +401,6 @@ class Cluster(Service):
         if not (batch and self._peers):
             return succeed(None)
         body = {"type": "events", "node": self.nodeId, "events": [encodeValue(e) for e in batch]}
-        d = ensureDeferred(self._send(EVENTS_CHANNEL, body))
+        d = ensureDeferred(self._send(None, body))
         d.addErrback(lambda f: self.log.failure("Broadcasting {count} events", f, count=len(batch)))
         return d

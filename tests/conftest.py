@@ -52,12 +52,7 @@ def postgresDatabase():
     return POSTGRES_URL
 
 
-@pytest.fixture
-def postgresUrl():
-    """
-    A PostgreSQL URL of a fresh schema of its own, dropped after the test, so
-    that runs never collide.
-    """
+def _freshSchema():
     connection = connectPostgres()
     schema = f"kcsms_test_{uuid4().hex[:12]}"
     connection.autocommit = True
@@ -69,6 +64,23 @@ def postgresUrl():
         with connection.cursor() as cursor:
             cursor.execute(f"DROP SCHEMA {schema} CASCADE")
         connection.close()
+
+
+@pytest.fixture
+def postgresUrl():
+    """
+    A PostgreSQL URL of a fresh schema of its own, dropped after the test, so
+    that runs never collide.
+    """
+    yield from _freshSchema()
+
+
+@pytest.fixture
+def otherPostgresUrl():
+    """
+    As L{postgresUrl}, a second schema in the same database.
+    """
+    yield from _freshSchema()
 
 
 @pytest.fixture

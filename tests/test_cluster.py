@@ -165,13 +165,14 @@ async def test_eventsAreBroadcastInBatchesOnlyToPeers(postgresUrl):
 
     from txpostgres import txpostgres
 
-    from kcsms.cluster import EVENTS_CHANNEL
+    from kcsms.cluster import channelFor
 
     heard = []
     listener = txpostgres.Connection(reactor=reactor)
     await listener.connect(postgresUrl)
+    [(schema,)] = await listener.runQuery("SELECT current_schema()")
     listener.addNotifyObserver(lambda notify: heard.append(json.loads(notify.payload)))
-    await listener.runOperation(f"LISTEN {EVENTS_CHANNEL}")
+    await listener.runOperation(f"LISTEN {channelFor(schema)}")
     a = Node(postgresUrl, "A")
     b = None
     try:
@@ -205,3 +206,32 @@ async def test_eventsAreBroadcastInBatchesOnlyToPeers(postgresUrl):
         await a.service.stopService()
         if b is not None:
             await b.service.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_schemasAreSeparateClusters(postgresUrl, otherPostgresUrl):
+    """
+    Nodes in two schemas of one database are two clusters, even where their
+    ids are the same: notifications are database-wide, yet events stay with
+    the nodes of their schema.
+    """
+    a, b = Node(postgresUrl, "A"), Node(postgresUrl, "B")
+    stranger = Node(otherPostgresUrl, "B")
+    seenOnB, seenByStranger = [], []
+    b.service.subscribe(seenOnB.append)
+    stranger.service.subscribe(seenByStranger.append)
+    try:
+        for node in (a, b, stranger):
+            await node.service.cluster.whenListening()
+
+        async def seen():
+            a.service.publish(BootNotificationReceived("CP1", "Accepted", None))
+            await deferLater(reactor, 0.1, lambda: None)
+            return len(seenOnB) > 0
+
+        await until(seen)
+        await deferLater(reactor, 0.3, lambda: None)
+        assert seenByStranger == []
+    finally:
+        for node in (a, b, stranger):
+            await node.service.stopService()
