@@ -14,7 +14,8 @@ from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
 from kcsms.storage import StorageError, migrateDatabase, openStore
-from kcsms.storage.sql import schemaScripts
+from kcsms.storage.postgresql import PostgresRunner
+from kcsms.storage.sql import Query, schemaScripts
 from tests.conftest import POSTGRES_URL
 from tests.test_storage import at
 
@@ -134,3 +135,74 @@ async def test_survivesTerminatedConnections(postgresUrl):
         assert stored == sorted(acknowledged)
     finally:
         await store.close()
+
+
+def insert_txn(key):
+    yield Query("INSERT INTO keys (k) VALUES (?)", (key,))
+    return key
+
+
+def insertThenCount_txn(key):
+    yield Query("INSERT INTO keys (k) VALUES (?)", (key,))
+    [(count,)] = yield Query("SELECT count(*) FROM keys WHERE k <= ?", (key,))
+    return count
+
+
+def insertThenRaise_txn(key):
+    yield Query("INSERT INTO keys (k) VALUES (?)", (key,))
+    raise ValueError("the interaction's own error")
+
+
+def keys_txn():
+    rows = yield Query("SELECT k FROM keys ORDER BY k")
+    return [key for (key,) in rows]
+
+
+async def outcomes(deferreds):
+    results = []
+    for d in deferreds:
+        try:
+            results.append(await d)
+        except Exception as e:
+            results.append(type(e).__name__)
+    return results
+
+
+@pytest_twisted.ensureDeferred
+async def test_batchFailuresAreEachInteractionsOwn(postgresUrl):
+    """
+    Writes wait to go with the next statement whose rows are needed (or with
+    the commit), several interactions' in one round trip; when one of them
+    fails, only the interaction it belongs to fails, whether it had
+    returned already, is being driven, or raised itself, and the others'
+    statements run and commit.
+    """
+    setup = psycopg2.connect(postgresUrl)
+    with setup, setup.cursor() as cursor:
+        cursor.execute("CREATE TABLE keys (k INTEGER PRIMARY KEY)")
+    setup.close()
+    runner = PostgresRunner(reactor, postgresUrl, 1)
+    try:
+        first = runner.run(insert_txn(100))  # holds the one connection...
+        batch = [  # ...while these wait, to run as one batch
+            runner.run(insert_txn(1)),
+            runner.run(insert_txn(1)),  # fails, deferred: found with the SELECT below
+            runner.run(insertThenRaise_txn(7)),
+            runner.run(insertThenCount_txn(3)),  # counts 1 and 3
+            runner.run(insertThenCount_txn(3)),  # fails at its own INSERT
+            runner.run(insert_txn(4)),
+            runner.run(insert_txn(4)),  # fails with the commit's round trip
+        ]
+        assert await first == 100
+        assert await outcomes(batch) == [
+            1,
+            "UniqueViolation",
+            "ValueError",
+            2,
+            "UniqueViolation",
+            4,
+            "UniqueViolation",
+        ]
+        assert await runner.run(keys_txn()) == [1, 3, 4, 100]
+    finally:
+        await runner.close()

@@ -9,6 +9,7 @@ connection, which also proves the URL and credentials before kcsms listens.
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg2
@@ -65,9 +66,10 @@ class _Connection(txpostgres.Connection):
     watched only while a statement waits for its answer, and the statement's
     Deferred fires as soon as the answer is in.  (A txpostgres cursor
     unregisters and registers the socket twice per statement and fires in
-    a later reactor turn.)  The transaction is begun by the first statement
-    itself (C{BEGIN; ...}), one round trip fewer than txpostgres's own
-    C{begin}.
+    a later reactor turn.)  Interactions run by C{runInteraction} begin and
+    commit the transaction with their own statements (C{BEGIN; ...},
+    C{...; COMMIT}), two round trips fewer than txpostgres's own C{begin}
+    and C{commit}; a failed one is rolled back here.
 
     Pool connections never C{LISTEN}, so nothing is watched between
     statements: a connection the server closed meanwhile fails its next
@@ -147,10 +149,9 @@ class _Connection(txpostgres.Connection):
         super().connectionLost(reason)
 
     def _runInteraction(self, interaction: Any, *args: Any, **kwargs: Any) -> Deferred[Any]:
-        d = maybeDeferred(interaction, self, *args, **kwargs)
-        d.addCallback(lambda result: self.execute("COMMIT").addCallback(lambda _: result))
-        d.addErrback(self._rollBack)
-        return d
+        # The interaction begins and commits the transaction with its own
+        # statements; only rolling back is left here.
+        return maybeDeferred(interaction, self, *args, **kwargs).addErrback(self._rollBack)
 
     def _rollBack(self, failure: Failure) -> Failure | Deferred[Any]:
         # The transaction's own failure is the outcome, whatever the rollback
@@ -188,8 +189,175 @@ _Start = tuple[Interaction[Any], "Query | tuple[bool, Any]"]
 #: pool's connections answer sooner.
 MAX_BATCH = 32
 
-#: Statements of one C{many} query sent in one round trip at most.
+#: Statements sent in one round trip at most.
 STATEMENTS_PER_ROUND_TRIP = 100
+
+#: Statements that never return rows (there is no RETURNING in them).
+_WRITE = re.compile(r"\s*(?:INSERT|UPDATE|DELETE)\s", re.IGNORECASE)
+
+
+def _returnsNoRows(query: Query) -> bool:
+    return query.many or (
+        _WRITE.match(query.sql) is not None and "RETURNING" not in query.sql.upper()
+    )
+
+
+@dataclass(frozen=True)
+class _Statement:
+    """
+    A statement of a batch, waiting to be sent.
+
+    @ivar owner: the index in the batch of the interaction it belongs to,
+        or -1 for the batch's own (C{BEGIN}).
+    """
+
+    owner: int
+    sql: str
+    params: tuple[Any, ...] = ()
+
+
+class _CurrentFailed(Exception):
+    """
+    The interaction being driven failed in the database.
+    """
+
+
+class _Batch:
+    """
+    One batch of interactions run as one transaction on one connection.
+
+    Statements wait in an outbox and go to the server together, in one
+    round trip, when an interaction needs rows (a query that returns
+    none, such as an C{INSERT}, is answered C{[]} at once) or when the
+    batch ends, with its C{COMMIT}: a batch of writes costs one or two
+    round trips, not one per statement.
+
+    Each interaction runs in savepoint C{i<index>} (none when it is alone).
+    When a round trip fails, the statements after the failing one did not
+    run, and the savepoint still open tells whose statement failed: it is
+    found by rolling back to the savepoints of the round trip's
+    interactions, latest first (only one is open at any time).  That
+    interaction fails alone, even when it had already returned, and the
+    statements of later interactions are sent again.  The first statement
+    of the batch always goes at once, so that a connection found broken
+    there has fed nothing to any interaction and the batch may be tried
+    again elsewhere.
+    """
+
+    def __init__(self, connection: _Connection, starts: list[_Start], progress: _Progress) -> None:
+        self._connection = connection
+        self._starts = starts
+        self._progress = progress
+        self._alone = sum(1 for _, start in starts if isinstance(start, Query)) == 1
+        self._outcomes: list[tuple[bool, Any] | None] = [
+            None if isinstance(start, Query) else start for _, start in starts
+        ]
+        self._outbox = [_Statement(-1, "BEGIN")]
+        self._current = -1
+
+    async def run(self) -> list[tuple[bool, Any]]:
+        """
+        @return: per interaction, C{(True, result)} or C{(False, Failure)},
+            once committed.
+        @raise Exception: when the transaction as a whole fails.
+        """
+        for index, (interaction, start) in enumerate(self._starts):
+            if isinstance(start, Query):
+                self._current = index
+                await self._drive(index, interaction, start)
+        self._current = -1
+        await self._flush(commit=True)
+        return self._outcomes  # type: ignore[return-value]
+
+    async def _drive(self, index: int, interaction: Interaction[Any], query: Query) -> None:
+        savepoint = f"i{index}"
+        if not self._alone:
+            self._outbox.append(_Statement(index, f"SAVEPOINT {savepoint}"))
+        try:
+            while True:
+                self._queue(index, query)
+                if self._progress.fed and _returnsNoRows(query):
+                    rows: list[Row] = []
+                else:
+                    rows = await self._flush()
+                self._progress.fed = True
+                query = interaction.send(rows)
+        except StopIteration as stop:
+            self._outcomes[index] = (True, stop.value)
+            if not self._alone:
+                self._outbox.append(_Statement(index, f"RELEASE SAVEPOINT {savepoint}"))
+        except _CurrentFailed:
+            interaction.close()
+        except CONNECTION_ERRORS:
+            raise
+        except Exception:
+            if self._alone:
+                raise
+            self._outcomes[index] = (False, Failure())
+            self._outbox.append(_Statement(index, f"ROLLBACK TO SAVEPOINT {savepoint}"))
+            self._outbox.append(_Statement(index, f"RELEASE SAVEPOINT {savepoint}"))
+
+    def _queue(self, index: int, query: Query) -> None:
+        sql = POSTGRESQL.convert(query.sql)
+        if query.many:
+            self._outbox.extend(_Statement(index, sql, tuple(row)) for row in query.params)
+        else:
+            self._outbox.append(_Statement(index, sql, tuple(query.params)))
+
+    async def _flush(self, commit: bool = False) -> list[Row]:
+        """
+        Send every waiting statement (and with C{commit}, C{COMMIT} last).
+
+        @return: the rows of the last statement.
+        @raise _CurrentFailed: when a statement of the interaction being
+            driven failed.
+        """
+        while True:
+            page = self._outbox[:STATEMENTS_PER_ROUND_TRIP]
+            last = len(page) == len(self._outbox)
+            sql = [statement.sql for statement in page]
+            if commit and last:
+                sql.append("COMMIT")
+            try:
+                rows = await self._connection.execute(
+                    "; ".join(sql), [value for statement in page for value in statement.params]
+                )
+            except CONNECTION_ERRORS:
+                raise
+            except Exception:
+                if self._alone:
+                    raise
+                await self._recover(page, Failure())
+                continue
+            del self._outbox[: len(page)]
+            if last:
+                return rows
+
+    async def _recover(self, page: list[_Statement], failure: Failure) -> None:
+        """
+        After C{page} failed: roll back the interaction whose statement
+        failed and put the statements that did not run back in the outbox.
+        """
+        for owner in sorted(
+            {statement.owner for statement in page if statement.owner >= 0}, reverse=True
+        ):
+            try:
+                await self._connection.execute(f"ROLLBACK TO SAVEPOINT i{owner}")
+            except CONNECTION_ERRORS:
+                raise
+            except Exception:
+                continue
+            break
+        else:
+            failure.raiseException()  # no savepoint open: the transaction fails
+        outcome = self._outcomes[owner]
+        if outcome is None or outcome[0]:
+            self._outcomes[owner] = (False, failure)
+        self._outbox[: len(page)] = [_Statement(owner, f"RELEASE SAVEPOINT i{owner}")] + [
+            statement for statement in page if statement.owner > owner
+        ]
+        if owner == self._current:
+            raise _CurrentFailed()
 
 
 class PostgresRunner:
@@ -197,9 +365,9 @@ class PostgresRunner:
     Runs interactions on a txpostgres pool with group commit: the
     interactions waiting are run as one transaction on one connection, each
     in a savepoint of its own (none when it is alone), up to one such batch
-    per connection at once.  Savepoints travel with the statements around
-    them, so a batch costs about one round trip per query, and its commit is
-    shared.
+    per connection at once (L{_Batch}).  Statements whose rows nobody needs
+    wait to travel with the next one, so a batch costs about one round trip
+    per query that returns rows, and its commit is shared.
 
     A batch that fails because its connection broke is tried once more on
     another connection when nothing of it has happened yet; later failures
@@ -252,57 +420,7 @@ class PostgresRunner:
     def _transaction(
         self, connection: _Connection, starts: list[_Start], progress: _Progress
     ) -> Deferred[list[tuple[bool, Any]]]:
-        return Deferred.fromCoroutine(self._drive(connection, starts, progress))
-
-    async def _drive(
-        self, connection: _Connection, starts: list[_Start], progress: _Progress
-    ) -> list[tuple[bool, Any]]:
-        alone = sum(1 for _, start in starts if isinstance(start, Query)) == 1
-        outcomes: list[tuple[bool, Any]] = []
-        release = "BEGIN; "
-        for interaction, start in starts:
-            if not isinstance(start, Query):
-                outcomes.append(start)
-                continue
-            lead = release if alone else f"{release}SAVEPOINT interaction; "
-            query = start
-            try:
-                while True:
-                    rows = await self._execute(connection, query, lead)
-                    lead = ""
-                    progress.fed = True
-                    query = interaction.send(rows)
-            except StopIteration as stop:
-                outcomes.append((True, stop.value))
-                release = "RELEASE SAVEPOINT interaction; "
-            except CONNECTION_ERRORS:
-                raise
-            except Exception:
-                if alone:
-                    raise
-                outcomes.append((False, Failure()))
-                await connection.execute("ROLLBACK TO SAVEPOINT interaction")
-                release = ""
-        return outcomes
-
-    async def _execute(self, connection: _Connection, query: Query, lead: str) -> list[Row]:
-        """
-        Run C{query}, preceded by the statements in C{lead} (which end with
-        C{"; "}) in the same round trip.
-        """
-        sql = POSTGRESQL.convert(query.sql)
-        if not query.many:
-            return await connection.execute(lead + sql, tuple(query.params))
-        rows = list(query.params)
-        if not rows and lead:
-            await connection.execute(lead)
-        for first in range(0, len(rows), STATEMENTS_PER_ROUND_TRIP):
-            page = rows[first : first + STATEMENTS_PER_ROUND_TRIP]
-            await connection.execute(
-                lead + "; ".join([sql] * len(page)), [value for row in page for value in row]
-            )
-            lead = ""
-        return []
+        return Deferred.fromCoroutine(_Batch(connection, starts, progress).run())
 
 
 def migratePostgres(url: str) -> int:
