@@ -174,8 +174,8 @@ async def test_batchFailuresAreEachInteractionsOwn(postgresUrl):
     Writes wait to go with the next statement whose rows are needed (or with
     the commit), several interactions' in one round trip; when one of them
     fails, only the interaction it belongs to fails, whether it had
-    returned already, is being driven, or raised itself, and the others'
-    statements run and commit.
+    returned already, is being driven, raised itself or gave a value that
+    cannot be sent, and the others' statements run and commit.
     """
     setup = psycopg2.connect(postgresUrl)
     with setup, setup.cursor() as cursor:
@@ -188,6 +188,7 @@ async def test_batchFailuresAreEachInteractionsOwn(postgresUrl):
             runner.run(insert_txn(1)),
             runner.run(insert_txn(1)),  # fails, deferred: found with the SELECT below
             runner.run(insertThenRaise_txn(7)),
+            runner.run(insert_txn({"not": "a key"})),  # cannot be sent: fails when queued
             runner.run(insertThenCount_txn(3)),  # counts 1 and 3
             runner.run(insertThenCount_txn(3)),  # fails at its own INSERT
             runner.run(insert_txn(4)),
@@ -198,6 +199,7 @@ async def test_batchFailuresAreEachInteractionsOwn(postgresUrl):
             1,
             "UniqueViolation",
             "ValueError",
+            "ProgrammingError",
             2,
             "UniqueViolation",
             4,

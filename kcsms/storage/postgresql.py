@@ -91,11 +91,13 @@ class _Connection(txpostgres.Connection):
         self.reactor.removeReader(self)
         return result
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Deferred[list[Row]]:
+    def execute(self, sql: str | bytes, params: Sequence[Any] | None = None) -> Deferred[list[Row]]:
         """
         Run C{sql} (one statement, or several separated by C{;}, of which
         the last one's rows come back).
 
+        @param params: the values of C{sql}'s C{%s}; with L{None}, C{sql}
+            is sent as it is.
         @return: a Deferred of the rows.
         @raise psycopg2.Error: when it cannot be sent.
         """
@@ -105,6 +107,14 @@ class _Connection(txpostgres.Connection):
         self._statement = (d, cursor)
         self._advance()
         return d
+
+    def mogrify(self, sql: str, params: Sequence[Any]) -> bytes:
+        """
+        @return: C{sql} with the values of its C{%s} in it, as the server
+            will read it.
+        @raise psycopg2.Error: when a value cannot be sent.
+        """
+        return self._connection.cursor().mogrify(sql, params)  # type: ignore[no-any-return]
 
     def _advance(self) -> None:
         # Never called while the socket is watched: poll() may close it.
@@ -209,11 +219,13 @@ class _Statement:
 
     @ivar owner: the index in the batch of the interaction it belongs to,
         or -1 for the batch's own (C{BEGIN}).
+    @ivar text: the statement with its values in it: a value that cannot
+        be sent fails its interaction when it is queued, not a round trip
+        of several.
     """
 
     owner: int
-    sql: str
-    params: tuple[Any, ...] = ()
+    text: bytes
 
 
 class _CurrentFailed(Exception):
@@ -252,7 +264,7 @@ class _Batch:
         self._outcomes: list[tuple[bool, Any] | None] = [
             None if isinstance(start, Query) else start for _, start in starts
         ]
-        self._outbox = [_Statement(-1, "BEGIN")]
+        self._outbox = [_Statement(-1, b"BEGIN")]
         self._current = -1
 
     async def run(self) -> list[tuple[bool, Any]]:
@@ -272,7 +284,7 @@ class _Batch:
     async def _drive(self, index: int, interaction: Interaction[Any], query: Query) -> None:
         savepoint = f"i{index}"
         if not self._alone:
-            self._outbox.append(_Statement(index, f"SAVEPOINT {savepoint}"))
+            self._outbox.append(_Statement(index, f"SAVEPOINT {savepoint}".encode()))
         try:
             while True:
                 self._queue(index, query)
@@ -285,7 +297,7 @@ class _Batch:
         except StopIteration as stop:
             self._outcomes[index] = (True, stop.value)
             if not self._alone:
-                self._outbox.append(_Statement(index, f"RELEASE SAVEPOINT {savepoint}"))
+                self._outbox.append(_Statement(index, f"RELEASE SAVEPOINT {savepoint}".encode()))
         except _CurrentFailed:
             interaction.close()
         except CONNECTION_ERRORS:
@@ -294,15 +306,16 @@ class _Batch:
             if self._alone:
                 raise
             self._outcomes[index] = (False, Failure())
-            self._outbox.append(_Statement(index, f"ROLLBACK TO SAVEPOINT {savepoint}"))
-            self._outbox.append(_Statement(index, f"RELEASE SAVEPOINT {savepoint}"))
+            self._outbox.append(_Statement(index, f"ROLLBACK TO SAVEPOINT {savepoint}".encode()))
+            self._outbox.append(_Statement(index, f"RELEASE SAVEPOINT {savepoint}".encode()))
 
     def _queue(self, index: int, query: Query) -> None:
         sql = POSTGRESQL.convert(query.sql)
+        mogrify = self._connection.mogrify
         if query.many:
-            self._outbox.extend(_Statement(index, sql, tuple(row)) for row in query.params)
+            self._outbox.extend(_Statement(index, mogrify(sql, row)) for row in query.params)
         else:
-            self._outbox.append(_Statement(index, sql, tuple(query.params)))
+            self._outbox.append(_Statement(index, mogrify(sql, query.params)))
 
     async def _flush(self, commit: bool = False) -> list[Row]:
         """
@@ -315,13 +328,11 @@ class _Batch:
         while True:
             page = self._outbox[:STATEMENTS_PER_ROUND_TRIP]
             last = len(page) == len(self._outbox)
-            sql = [statement.sql for statement in page]
+            texts = [statement.text for statement in page]
             if commit and last:
-                sql.append("COMMIT")
+                texts.append(b"COMMIT")
             try:
-                rows = await self._connection.execute(
-                    "; ".join(sql), [value for statement in page for value in statement.params]
-                )
+                rows = await self._connection.execute(b"; ".join(texts))
             except CONNECTION_ERRORS:
                 raise
             except Exception:
@@ -353,7 +364,7 @@ class _Batch:
         outcome = self._outcomes[owner]
         if outcome is None or outcome[0]:
             self._outcomes[owner] = (False, failure)
-        self._outbox[: len(page)] = [_Statement(owner, f"RELEASE SAVEPOINT i{owner}")] + [
+        self._outbox[: len(page)] = [_Statement(owner, f"RELEASE SAVEPOINT i{owner}".encode())] + [
             statement for statement in page if statement.owner > owner
         ]
         if owner == self._current:
