@@ -20,7 +20,13 @@ from kcsms.rpc import IFrameTransport
 from kcsms.security import Transport
 from kcsms.tls import clientCommonName, isSecure
 
-__all__ = ["SUBPROTOCOL", "MAX_CHARGEPOINT_ID_LENGTH", "OcppServerProtocol", "OcppServerFactory"]
+__all__ = [
+    "SUBPROTOCOL",
+    "MAX_CHARGEPOINT_ID_LENGTH",
+    "OPEN_HANDSHAKE_TIMEOUT",
+    "OcppServerProtocol",
+    "OcppServerFactory",
+]
 
 SUBPROTOCOL = "ocpp1.6"
 
@@ -29,6 +35,13 @@ MAX_CHARGEPOINT_ID_LENGTH = 48
 
 #: Largest frame accepted from a station, in bytes.
 MAX_FRAME_SIZE = 1024 * 1024
+
+#: Seconds from a connection's accept to its completed upgrade before it is
+#: dropped.  Autobahn's 5 s also count kcsms's own admission, which waits
+#: for the database: in a cold reconnect storm on a slow machine, stations
+#: accepted behind thousands of others were dropped, and their reconnects
+#: fed the storm.
+OPEN_HANDSHAKE_TIMEOUT = 30
 
 
 @implementer(IFrameTransport)
@@ -103,6 +116,7 @@ class OcppServerFactory(WebSocketServerFactory):
         self.ocppPath = ocppPath
         self.setProtocolOptions(
             webStatus=False,
+            openHandshakeTimeout=OPEN_HANDSHAKE_TIMEOUT,
             maxMessagePayloadSize=MAX_FRAME_SIZE,
             maxFramePayloadSize=MAX_FRAME_SIZE,
         )

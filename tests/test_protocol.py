@@ -146,3 +146,31 @@ def test_stopClosesStations(centralSystem):
     assert station.closeCode == 1001
     assert d.called
     assert centralSystem.service.store is None
+
+
+def test_silentConnectionIsDroppedAfterTheHandshakeTimeout(centralSystem):
+    """
+    A connection that never completes its upgrade is dropped once
+    L{OPEN_HANDSHAKE_TIMEOUT} seconds have passed, not before (Autobahn's
+    own 5 s would drop stations queued behind a reconnect storm).
+    """
+    from twisted.internet.address import IPv4Address
+    from twisted.test.iosim import FakeTransport
+
+    from kcsms.protocol import OPEN_HANDSHAKE_TIMEOUT
+    from kcsms.testing import fakeTxaioClock
+
+    clock = centralSystem.reactor
+    _, serverFactory, _, _ = clock.tcpServers[0]
+    stationAddress = IPv4Address("TCP", "127.0.0.1", 40000)
+    with fakeTxaioClock(clock):
+        server = serverFactory.buildProtocol(stationAddress)
+        transport = FakeTransport(
+            server, True, IPv4Address("TCP", "127.0.0.1", 9000), stationAddress
+        )
+        server.makeConnection(transport)
+        server.dataReceived(b"GET /ocpp/CP001 HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        clock.advance(OPEN_HANDSHAKE_TIMEOUT - 1)
+        assert not transport.disconnecting
+        clock.advance(1)
+    assert transport.disconnecting

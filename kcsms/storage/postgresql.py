@@ -285,29 +285,47 @@ class _Batch:
         savepoint = f"i{index}"
         if not self._alone:
             self._outbox.append(_Statement(index, f"SAVEPOINT {savepoint}".encode()))
-        try:
-            while True:
+        while True:
+            try:
                 self._queue(index, query)
-                if self._progress.fed and _returnsNoRows(query):
-                    rows: list[Row] = []
-                else:
-                    rows = await self._flush()
-                self._progress.fed = True
-                query = interaction.send(rows)
-        except StopIteration as stop:
-            self._outcomes[index] = (True, stop.value)
-            if not self._alone:
-                self._outbox.append(_Statement(index, f"RELEASE SAVEPOINT {savepoint}".encode()))
-        except _CurrentFailed:
-            interaction.close()
-        except CONNECTION_ERRORS:
-            raise
-        except Exception:
-            if self._alone:
+            except CONNECTION_ERRORS:
                 raise
-            self._outcomes[index] = (False, Failure())
-            self._outbox.append(_Statement(index, f"ROLLBACK TO SAVEPOINT {savepoint}".encode()))
-            self._outbox.append(_Statement(index, f"RELEASE SAVEPOINT {savepoint}".encode()))
+            except Exception:
+                interaction.close()
+                self._failed(index)
+                return
+            if self._progress.fed and _returnsNoRows(query):
+                rows: list[Row] = []
+            else:
+                try:
+                    rows = await self._flush()
+                except _CurrentFailed:
+                    interaction.close()
+                    return
+            self._progress.fed = True
+            try:
+                query = interaction.send(rows)
+            except StopIteration as stop:
+                self._outcomes[index] = (True, stop.value)
+                if not self._alone:
+                    self._outbox.append(
+                        _Statement(index, f"RELEASE SAVEPOINT {savepoint}".encode())
+                    )
+                return
+            except Exception:
+                self._failed(index)
+                return
+
+    def _failed(self, index: int) -> None:
+        """
+        The interaction at C{index} failed by itself (the exception being
+        handled): undo what it did.
+        """
+        if self._alone:
+            raise
+        self._outcomes[index] = (False, Failure())
+        self._outbox.append(_Statement(index, f"ROLLBACK TO SAVEPOINT i{index}".encode()))
+        self._outbox.append(_Statement(index, f"RELEASE SAVEPOINT i{index}".encode()))
 
     def _queue(self, index: int, query: Query) -> None:
         sql = POSTGRESQL.convert(query.sql)
