@@ -98,6 +98,28 @@ def _verdict(target: str, measured: str, passed: bool) -> dict[str, Any]:
     return {"target": target, "measured": measured, "passed": passed}
 
 
+def _heartbeatVerdict(kcsms: dict[str, Any], bare: dict[str, Any]) -> dict[str, Any]:
+    """
+    @return: the verdict on kcsms's CPU per heartbeat against the bare
+        responder's; a miss when either answered nothing or had errors.
+    """
+    target = f"heartbeat {kcsms['stations']} closed loop: CPU/CALL <= 1.5x bare"
+    broken = [
+        f"{result['name']}: {result['load']['answered']} answered, {_errorCount(result)} errors"
+        for result in (kcsms, bare)
+        if not result["load"]["answered"] or _errorCount(result)
+    ]
+    if broken:
+        return _verdict(target, "; ".join(broken), False)
+    ratio = kcsms["load"]["serverCpuPerCallUs"] / bare["load"]["serverCpuPerCallUs"]
+    return _verdict(
+        target,
+        f"{kcsms['load']['serverCpuPerCallUs']:.0f} us vs "
+        f"{bare['load']['serverCpuPerCallUs']:.0f} us = {ratio:.2f}x",
+        ratio <= 1.5,
+    )
+
+
 def _sessionRateVerdicts(rate: dict[str, Any]) -> list[dict[str, Any]]:
     """
     @param rate: the figures of the session mix at a fixed rate.
@@ -160,15 +182,7 @@ def judgeTargets(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     verdicts = []
     kcsms, bare = byName.get("heartbeat"), byName.get("heartbeat-bare")
     if kcsms and bare:
-        ratio = kcsms["load"]["serverCpuPerCallUs"] / bare["load"]["serverCpuPerCallUs"]
-        verdicts.append(
-            _verdict(
-                f"heartbeat {kcsms['stations']} closed loop: CPU/CALL <= 1.5x bare",
-                f"{kcsms['load']['serverCpuPerCallUs']:.0f} us vs "
-                f"{bare['load']['serverCpuPerCallUs']:.0f} us = {ratio:.2f}x",
-                ratio <= 1.5,
-            )
-        )
+        verdicts.append(_heartbeatVerdict(kcsms, bare))
     for rateName, closedName, target in SESSION_TARGETS:
         if rateName in byName:
             verdicts += _sessionRateVerdicts(byName[rateName])
@@ -185,12 +199,13 @@ def judgeTargets(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             )
         )
         seconds = storm["storm"]["seconds"]
+        booted = storm["storm"]["booted"]
         refused = sum(storm["storm"]["connectFailures"].values()) + storm["storm"]["failed"]
         verdicts.append(
             _verdict(
                 f"cold storm of {storm['stations']}: all booted within 30 s, none refused",
-                f"{seconds:.1f} s, {storm['storm']['booted']} booted, {refused} refused/failed",
-                seconds <= 30 and not refused,
+                f"{_seconds(seconds)} s, {booted} booted, {refused} refused/failed",
+                booted == storm["stations"] and seconds <= 30 and not refused,
             )
         )
     return verdicts
@@ -198,6 +213,10 @@ def judgeTargets(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _ms(summary: dict[str, float], key: str) -> str:
     return f"{summary[key]:.1f}" if key in summary else "-"
+
+
+def _seconds(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:.1f}"
 
 
 def _server(result: dict[str, Any]) -> str:
@@ -236,7 +255,7 @@ def markdown(suite: dict[str, Any]) -> str:
             f"| {load['serverCpuPerCallUs']:.0f} ({load['reactorCpuPerCallUs']:.0f}) "
             f"| {load['serverCpuUtilisation']:.0%} | {clients} "
             f"| {result['memory']['rssMB']:.0f} "
-            f"({result['memory']['peakRssMB']:.0f}) | {result['storm']['seconds']:.1f} |"
+            f"({result['memory']['peakRssMB']:.0f}) | {_seconds(result['storm']['seconds'])} |"
         )
     for result in suite["results"]:
         load, actions = result["load"], result["load"]["actions"]

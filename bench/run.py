@@ -164,7 +164,7 @@ def _stormFigures(reports: list[dict[str, Any]], serverCpu: dict[str, float]) ->
             bootCallErrors[key] = bootCallErrors.get(key, 0) + n
     booted = sum(r["booted"] for r in reports)
     return {
-        "seconds": max(lastBooted, default=0) - min(r["start"] for r in reports),
+        "seconds": (max(lastBooted) - min(r["start"] for r in reports) if lastBooted else None),
         "booted": booted,
         "failed": sum(r["failed"] for r in reports),
         "connectFailures": connectFailures,
