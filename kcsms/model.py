@@ -7,7 +7,7 @@ here touches a database or the reactor.
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "REGISTRATION_STATUSES",
@@ -223,10 +223,14 @@ class CallRecord:
     error: dict[str, Any] | None = field(default=None)
 
 
-@dataclass(frozen=True)
-class LoggedMessage:
+class LoggedMessage(NamedTuple):
     """
     One OCPP-J frame as it crossed the wire.
+
+    A named tuple, not a dataclass: the message log makes two for every
+    CALL and keeps them until its batch is written, and a tuple is quicker
+    to make and, holding only strings and a datetime, is left alone by the
+    garbage collector.
 
     @ivar direction: C{in} (from the station) or C{out} (to it).
     @ivar message: the frame's text, exactly as sent or received.

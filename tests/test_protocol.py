@@ -65,6 +65,23 @@ def test_garbageIsLoggedAndTheConnectionStays(centralSystem):
     assert station.call("Heartbeat", {})[0] == 3
 
 
+def test_textThatIsNotUtf8ClosesTheConnection(centralSystem):
+    """
+    A text message that is not UTF-8 fails the connection (RFC 6455 8.1)
+    with close code 1007, and is not answered.
+    """
+    from kcsms.testing import fakeTxaioClock
+
+    station = centralSystem.connect()
+    with fakeTxaioClock(centralSystem.reactor):
+        station.client.sendMessage(b'[2,"m1","Heartbeat",{"x":"\xff"}]', isBinary=False)
+    station.flush()
+    assert station.received == []
+    assert station.closed
+    assert station.closeCode == 1007
+    assert station.closeReason == "text message is not UTF-8 (byte 26: invalid start byte)"
+
+
 @pytest.mark.parametrize(
     "frame, code",
     [
