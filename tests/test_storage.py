@@ -550,6 +550,18 @@ async def test_getMeterValuesInOrderReceived(store):
 
 
 @pytest_twisted.ensureDeferred
+async def test_manyMeterValuesAreAllKept(store):
+    """
+    More samples than one statement takes (L{kcsms.storage.common.MAX_PARAMETERS}) are all
+    stored, in order.
+    """
+    transactionId = (await start(store)).transactionId
+    many = [energy(i, *(str(i * 1000 + j) for j in range(40))) for i in range(10)]
+    await store.addMeterValues("CP1", 1, transactionId, many)
+    assert await store.getMeterValues(transactionId) == many
+
+
+@pytest_twisted.ensureDeferred
 async def test_getMeterValuesIgnoresOtherStations(store):
     """
     Meter values another station sent with a transaction's id are not its;
@@ -716,6 +728,23 @@ async def test_messageLogReadsAsManyWritesAsItNeeds(store):
         await store.appendMessages([message, LoggedMessage("CP2", at(0), "in", "[]")])
     assert await store.listMessages("CP1", 1000) == messages
     assert await store.listMessages("CP1", 70) == messages[30:]
+
+
+@pytest_twisted.ensureDeferred
+async def test_messageLogWriteOfManyStations(store):
+    """
+    One write of more stations than one statement takes (L{kcsms.storage.common.MAX_PARAMETERS})
+    keeps every station's frames.
+    """
+    stations = [f"CP{i}" for i in range(600)]
+    await store.appendMessages(
+        [LoggedMessage(station, at(i), "in", f"[{i}]") for i in range(2) for station in stations]
+    )
+    for station in (stations[0], stations[249], stations[250], stations[599]):
+        assert await store.listMessages(station, 10) == [
+            LoggedMessage(station, at(0), "in", "[0]"),
+            LoggedMessage(station, at(1), "in", "[1]"),
+        ]
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])

@@ -1,9 +1,10 @@
 """
 Helpers shared by the store's interactions: optional times and JSON,
-placeholders, insert-or-update.
+placeholders, inserts of many rows, insert-or-update.
 """
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ __all__ = [
     "dumpOptional",
     "loadOptional",
     "placeholders",
+    "insertRows_txn",
     "insertOrUpdate_txn",
 ]
 
@@ -38,6 +40,33 @@ def loadOptional(text: str | None) -> Any:
 
 def placeholders(count: int) -> str:
     return ", ".join("?" * count)
+
+
+#: Parameters in one statement at most (SQLite before 3.32 allows 999).
+MAX_PARAMETERS = 999
+
+
+def insertRows_txn(insert: str, rows: Sequence[Sequence[Any]]) -> Interaction[None]:
+    """
+    Insert rows several to a statement (C{VALUES (...), (...)}).
+
+    One statement for many rows, not C{executemany}: the SQLite module lets
+    go of the GIL for every row it executes and has to win it back from the
+    reactor thread, which under load cost more than the inserts themselves.
+
+    @param insert: C{INSERT INTO table (columns)}, without C{VALUES}.
+    @param rows: the rows, each with a value per column.
+    """
+    if not rows:
+        return
+    width = len(rows[0])
+    perStatement = MAX_PARAMETERS // width
+    for start in range(0, len(rows), perStatement):
+        some = rows[start : start + perStatement]
+        yield Query(
+            f"{insert} VALUES " + ", ".join([f"({placeholders(width)})"] * len(some)),
+            [value for row in some for value in row],
+        )
 
 
 def insertOrUpdate_txn(insert: Query, update: Query) -> Interaction[bool]:

@@ -14,6 +14,7 @@ from kcsms.model import (
     LoggedMessage,
 )
 from kcsms.ocppj import compactJson
+from kcsms.storage.common import insertRows_txn
 from kcsms.storage.sql import Interaction, Query
 from kcsms.timestamps import formatTimestamp, parseTimestamp
 
@@ -34,21 +35,13 @@ def appendMessages_txn(messages: Sequence[LoggedMessage]) -> Interaction[None]:
         if frames is None:
             frames = chunks[message.chargePointId] = []
         frames.append((stamp, message.direction, message.message))
-    if chunks:
-        yield Query(
-            "INSERT INTO message_log_chunks (charge_point_id, timestamp, frame_count, frames)"
-            " VALUES (?, ?, ?, ?)",
-            [
-                (
-                    chargePointId,
-                    frames[-1][0],
-                    len(frames),
-                    compactJson(frames),
-                )
-                for chargePointId, frames in chunks.items()
-            ],
-            many=True,
-        )
+    yield from insertRows_txn(
+        "INSERT INTO message_log_chunks (charge_point_id, timestamp, frame_count, frames)",
+        [
+            (chargePointId, frames[-1][0], len(frames), compactJson(frames))
+            for chargePointId, frames in chunks.items()
+        ],
+    )
 
 
 def listMessages_txn(chargePointId: str, limit: int) -> Interaction[list[LoggedMessage]]:

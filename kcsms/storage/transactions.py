@@ -21,9 +21,9 @@ from kcsms.storage.chargepoints import getIdTag_txn
 from kcsms.storage.common import (
     dumpOptional,
     formatOptional,
+    insertRows_txn,
     loadOptional,
     parseOptional,
-    placeholders,
 )
 from kcsms.storage.sql import Interaction, Query, Row
 from kcsms.timestamps import formatTimestamp, parseTimestamp
@@ -108,13 +108,11 @@ def addMeterValues_txn(
         for meterValue in meterValues
         for index, sampled in enumerate(meterValue.sampledValue)
     ]
-    if rows:
-        yield Query(
-            "INSERT INTO meter_values (charge_point_id, connector_id, transaction_id,"
-            f" {_METER_VALUE_COLUMNS}) VALUES ({placeholders(len(rows[0]))})",
-            rows,
-            many=True,
-        )
+    yield from insertRows_txn(
+        "INSERT INTO meter_values (charge_point_id, connector_id, transaction_id,"
+        f" {_METER_VALUE_COLUMNS})",
+        rows,
+    )
 
 
 def startTransaction_txn(
