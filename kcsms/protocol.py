@@ -36,9 +36,6 @@ MAX_CHARGEPOINT_ID_LENGTH = 48
 #: Largest frame accepted from a station, in bytes.
 MAX_FRAME_SIZE = 1024 * 1024
 
-#: The WebSocket close code for a text message that is not UTF-8.
-CLOSE_INVALID_PAYLOAD = 1007
-
 #: Seconds from a connection's accept to its completed upgrade before it is
 #: dropped.  Autobahn's 5 s also count kcsms's own admission, which waits
 #: for the database: in a cold reconnect storm on a slow machine, stations
@@ -94,8 +91,9 @@ class OcppServerProtocol(WebSocketServerProtocol):
             text = payload.decode("utf-8")
         except UnicodeDecodeError as e:
             # RFC 6455 8.1: a text message that is not UTF-8 fails the connection.
-            self.closeConnection(
-                CLOSE_INVALID_PAYLOAD, f"text message is not UTF-8 (byte {e.start}: {e.reason})"
+            self.session.close(
+                self.CLOSE_STATUS_CODE_INVALID_PAYLOAD,
+                f"text message is not UTF-8 (byte {e.start}: {e.reason})",
             )
             return
         self.session.frameReceived(text)

@@ -121,6 +121,9 @@ class ChargePointSession:
         """
         if self._frameLog is not None:
             self._frameLog(self.chargePointId, "in", text)
+        if not self.connected:
+            # Behind a close we sent: nothing more is answered or acted on.
+            return
         try:
             message = parseMessage(text)
         except FrameError as e:

@@ -82,6 +82,27 @@ def test_textThatIsNotUtf8ClosesTheConnection(centralSystem):
     assert station.closeReason == "text message is not UTF-8 (byte 26: invalid start byte)"
 
 
+def test_callsAfterTextThatIsNotUtf8AreNotAnswered(centralSystem):
+    """
+    A CALL that arrives behind a text message that is not UTF-8 (in the
+    same read, before the close handshake ends) is neither answered nor
+    acted on.
+    """
+    from kcsms.testing import fakeTxaioClock, resultOf
+
+    station = centralSystem.connect()
+    with fakeTxaioClock(centralSystem.reactor):
+        station.client.sendMessage(b"\xff", isBinary=False)
+        station.client.sendMessage(
+            b'[2,"m2","BootNotification",{"chargePointVendor":"Acme","chargePointModel":"One"}]',
+            isBinary=False,
+        )
+    station.flush()
+    assert station.received == []
+    assert station.closeCode == 1007
+    assert resultOf(centralSystem.store.getChargePoint("CP001")) is None
+
+
 @pytest.mark.parametrize(
     "frame, code",
     [
