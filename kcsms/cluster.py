@@ -7,12 +7,13 @@ between nodes (a call for a station connected elsewhere, "close your stale
 socket", events for observers) travel by LISTEN/NOTIFY, one channel per node
 plus one for events.  Channels are database-wide while tables live in a
 schema, so a channel's name is drawn from the schema too: deployments in
-different schemas of one database never hear each other.  A body too large for a notification is kept in the
-database and the notification carries its id.  Events are broadcast in
-batches (every L{EVENT_BATCH_DELAY} seconds), and only while other nodes are
-alive: a node learns of its peers from their leases at every renewal, and at
-once from the hello a node sends when it starts listening (answered by a
-hello of each node that did not know it).
+different schemas of one database never hear each other.  A body too large
+for a notification is kept in the database and the notification carries its
+id.  Events are broadcast in batches (every L{EVENT_BATCH_DELAY} seconds),
+and only while other nodes are alive: a node learns of its peers from their
+leases at every renewal, and at once from the hello a node sends when it
+starts listening (answered by a hello of every node that hears it, which is
+not answered in turn).
 """
 
 import dataclasses
@@ -291,9 +292,13 @@ class Cluster(Service):
 
     async def _received_hello(self, body: dict[str, Any]) -> None:
         node = body["node"]
-        if node != self.nodeId and node not in self._peers:
-            self._peers.add(node)
-            await self._send(None, {"type": "hello", "node": self.nodeId})
+        if node == self.nodeId:
+            return
+        self._peers.add(node)
+        if not body.get("reply"):
+            # Answered even when its lease already told us of it: it may
+            # have said hello before we listened, and not know of us.
+            await self._send(None, {"type": "hello", "node": self.nodeId, "reply": True})
 
     async def _received_events(self, body: dict[str, Any]) -> None:
         if body["node"] != self.nodeId:

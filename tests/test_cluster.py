@@ -209,6 +209,58 @@ async def test_eventsAreBroadcastInBatchesOnlyToPeers(postgresUrl):
 
 
 @pytest_twisted.ensureDeferred
+async def test_helloIsAnsweredByANodeThatKnewTheSender(postgresUrl):
+    """
+    A node answers the hello of a node it already knew from its lease (the
+    sender may have said hello before this node listened, and not know of
+    it); an answer is not answered in turn.
+    """
+    import json
+    from datetime import timedelta
+
+    from txpostgres import txpostgres
+
+    from kcsms.cluster import channelFor
+
+    heard = []
+    listener = txpostgres.Connection(reactor=reactor)
+    await listener.connect(postgresUrl)
+    [(schema,)] = await listener.runQuery("SELECT current_schema()")
+    listener.addNotifyObserver(lambda notify: heard.append(json.loads(notify.payload)))
+    await listener.runOperation(f"LISTEN {channelFor(schema)}")
+    a = Node(postgresUrl, "A")
+    try:
+        await a.service.cluster.whenListening()
+        # B's lease is in the database, and A has read it at a renewal.
+        await a.service.store.renewNode("B", datetime.now(UTC) + timedelta(seconds=30))
+        await a.service.cluster._renew()
+        assert await a.service.store.liveNodes(datetime.now(UTC)) == {"A", "B"}
+
+        async def say(body):
+            await listener.runOperation(
+                "SELECT pg_notify(%s, %s)", (channelFor(schema), json.dumps(body))
+            )
+
+        await say({"type": "hello", "node": "B"})
+
+        async def answered():
+            return {"type": "hello", "node": "A", "reply": True} in heard
+
+        await until(answered)
+        await say({"type": "hello", "node": "C", "reply": True})
+        await deferLater(reactor, 0.3, lambda: None)
+        assert [body for body in heard if body["type"] == "hello"] == [
+            {"type": "hello", "node": "A"},
+            {"type": "hello", "node": "B"},
+            {"type": "hello", "node": "A", "reply": True},
+            {"type": "hello", "node": "C", "reply": True},
+        ]
+    finally:
+        listener.close()
+        await a.service.stopService()
+
+
+@pytest_twisted.ensureDeferred
 async def test_schemasAreSeparateClusters(postgresUrl, otherPostgresUrl):
     """
     Nodes in two schemas of one database are two clusters, even where their
