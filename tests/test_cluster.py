@@ -154,12 +154,12 @@ async def test_callsEventsAndMovesAcrossNodes(postgresUrl):
         await b.service.stopService()
 
 
-@pytest_twisted.ensureDeferred
-async def test_eventsAreBroadcastInBatchesOnlyToPeers(postgresUrl):
+async def eventsListener(url):
     """
-    A node alone broadcasts nothing; once a second node says hello, the
-    first node's events reach the second's observers, many of them in one
-    notification.
+    Listen on the events channel of the cluster at C{url}.
+
+    @return: the listening connection, and the list that each notification's
+        body is appended to.
     """
     import json
 
@@ -169,10 +169,21 @@ async def test_eventsAreBroadcastInBatchesOnlyToPeers(postgresUrl):
 
     heard = []
     listener = txpostgres.Connection(reactor=reactor)
-    await listener.connect(postgresUrl)
+    await listener.connect(url)
     [(schema,)] = await listener.runQuery("SELECT current_schema()")
     listener.addNotifyObserver(lambda notify: heard.append(json.loads(notify.payload)))
     await listener.runOperation(f"LISTEN {channelFor(schema)}")
+    return listener, heard
+
+
+@pytest_twisted.ensureDeferred
+async def test_eventsAreBroadcastInBatchesOnlyToPeers(postgresUrl):
+    """
+    A node alone broadcasts nothing; once a second node says hello, the
+    first node's events reach the second's observers, many of them in one
+    notification.
+    """
+    listener, heard = await eventsListener(postgresUrl)
     a = Node(postgresUrl, "A")
     b = None
     try:
@@ -218,16 +229,10 @@ async def test_helloIsAnsweredByANodeThatKnewTheSender(postgresUrl):
     import json
     from datetime import timedelta
 
-    from txpostgres import txpostgres
-
     from kcsms.cluster import channelFor
 
-    heard = []
-    listener = txpostgres.Connection(reactor=reactor)
-    await listener.connect(postgresUrl)
+    listener, heard = await eventsListener(postgresUrl)
     [(schema,)] = await listener.runQuery("SELECT current_schema()")
-    listener.addNotifyObserver(lambda notify: heard.append(json.loads(notify.payload)))
-    await listener.runOperation(f"LISTEN {channelFor(schema)}")
     a = Node(postgresUrl, "A")
     try:
         await a.service.cluster.whenListening()
