@@ -78,17 +78,24 @@ class _Connection(txpostgres.Connection):
 
     log = Logger()
 
-    #: The statement being run: its Deferred and its psycopg2 cursor.
-    _statement: tuple[Deferred[list[Row]], Any] | None = None
+    #: The Deferred of the statement being run.
+    _statement: Deferred[list[Row]] | None = None
+    #: The psycopg2 cursors of the current connection: statements run on
+    #: one, values are quoted with the other (made once per connection,
+    #: not per statement).
+    _cursor: Any = None
+    _quoting: Any = None
 
     def __init__(self, reactor: Any = None, cooperator: Any = None, detector: Any = None) -> None:
         super().__init__(reactor, cooperator, detector or reconnection.DeadConnectionDetector())
 
     def connect(self, *args: Any, **kwargs: Any) -> Deferred[Any]:
-        return super().connect(*args, **kwargs).addCallback(self._stopWatching)
+        return super().connect(*args, **kwargs).addCallback(self._connected)
 
-    def _stopWatching(self, result: T) -> T:
+    def _connected(self, result: T) -> T:
         self.reactor.removeReader(self)
+        self._cursor = self._connection.cursor()
+        self._quoting = self._connection.cursor()
         return result
 
     def execute(self, sql: str | bytes, params: Sequence[Any] | None = None) -> Deferred[list[Row]]:
@@ -101,10 +108,9 @@ class _Connection(txpostgres.Connection):
         @return: a Deferred of the rows.
         @raise psycopg2.Error: when it cannot be sent.
         """
-        cursor = self._connection.cursor()
-        cursor.execute(sql, params)
+        self._cursor.execute(sql, params)
         d: Deferred[list[Row]] = Deferred()
-        self._statement = (d, cursor)
+        self._statement = d
         self._advance()
         return d
 
@@ -114,12 +120,12 @@ class _Connection(txpostgres.Connection):
             will read it.
         @raise psycopg2.Error: when a value cannot be sent.
         """
-        return self._connection.cursor().mogrify(sql, params)  # type: ignore[no-any-return]
+        return self._quoting.mogrify(sql, params)  # type: ignore[no-any-return]
 
     def _advance(self) -> None:
         # Never called while the socket is watched: poll() may close it.
-        assert self._statement is not None
-        d, cursor = self._statement
+        d = self._statement
+        assert d is not None
         try:
             state = self._connection.poll()
         except Exception:
@@ -132,6 +138,7 @@ class _Connection(txpostgres.Connection):
             self.reactor.addWriter(self)
         else:
             self._statement = None
+            cursor = self._cursor
             d.callback(cursor.fetchall() if cursor.description is not None else [])
 
     def doRead(self) -> None:
@@ -153,7 +160,7 @@ class _Connection(txpostgres.Connection):
         # statement fails as a broken connection, which has it reconnected.
         statement, self._statement = self._statement, None
         if statement is not None:
-            statement[0].errback(
+            statement.errback(
                 psycopg2.OperationalError(f"connection lost: {reason.getErrorMessage()}")
             )
         super().connectionLost(reason)

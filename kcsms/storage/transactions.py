@@ -172,31 +172,35 @@ def stopTransaction_txn(
     no transaction with is kept as an unmatched stop, once.
     """
     stopped = formatTimestamp(timestamp)
-    rows = yield Query(
-        "SELECT connector_id, stop_timestamp FROM transactions"
-        " WHERE transaction_id = ? AND charge_point_id = ?",
-        (transactionId, chargePointId),
-    )
-    if not rows:
-        inserted = yield Query(
-            "INSERT INTO unmatched_stops (charge_point_id, transaction_id, id_tag, meter_stop,"
-            " stop_timestamp, stop_reason) VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (charge_point_id, transaction_id, stop_timestamp) DO NOTHING"
-            " RETURNING id",
-            (chargePointId, transactionId, idTag, meterStop, stopped, reason),
-        )
-        if inserted:
-            yield from addMeterValues_txn(chargePointId, None, transactionId, transactionData)
-        return None
-    [(connectorId, previousStop)] = rows
-    rows = yield Query(
+    update = (
         "UPDATE transactions SET meter_stop = ?, stop_timestamp = ?, stop_reason = ?,"
-        f" stop_id_tag = ? WHERE transaction_id = ? RETURNING {_TRANSACTION_COLUMNS}",
-        (meterStop, stopped, reason, idTag, transactionId),
+        " stop_id_tag = ? WHERE transaction_id = ? AND charge_point_id = ?"
     )
-    if previousStop is None:
-        yield from addMeterValues_txn(chargePointId, connectorId, transactionId, transactionData)
-    return _transaction(rows[0])
+    values = (meterStop, stopped, reason, idTag, transactionId, chargePointId)
+    # The first stop, the usual case, is one statement; a retry finds the
+    # transaction already stopped and overwrites the stop without its data.
+    rows = yield Query(
+        f"{update} AND stop_timestamp IS NULL RETURNING {_TRANSACTION_COLUMNS}", values
+    )
+    if rows:
+        transaction = _transaction(rows[0])
+        yield from addMeterValues_txn(
+            chargePointId, transaction.connectorId, transactionId, transactionData
+        )
+        return transaction
+    rows = yield Query(f"{update} RETURNING {_TRANSACTION_COLUMNS}", values)
+    if rows:
+        return _transaction(rows[0])
+    inserted = yield Query(
+        "INSERT INTO unmatched_stops (charge_point_id, transaction_id, id_tag, meter_stop,"
+        " stop_timestamp, stop_reason) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (charge_point_id, transaction_id, stop_timestamp) DO NOTHING"
+        " RETURNING id",
+        (chargePointId, transactionId, idTag, meterStop, stopped, reason),
+    )
+    if inserted:
+        yield from addMeterValues_txn(chargePointId, None, transactionId, transactionData)
+    return None
 
 
 def stopAuthorizedTransaction_txn(
