@@ -73,6 +73,7 @@ class StorageConfig:
     database: str = "sqlite:var/kcsms.sqlite"
     messageLogDays: int = 7
     poolSize: int = 5
+    idTagCacheSeconds: int = 60
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,12 @@ class Config:
 def _positiveInt(text: str) -> int:
     if not text.isdigit() or int(text) <= 0:
         raise ValueError("must be a positive whole number")
+    return int(text)
+
+
+def _nonNegativeInt(text: str) -> int:
+    if not text.isdigit():
+        raise ValueError("must be a whole number, 0 or more")
     return int(text)
 
 
@@ -337,6 +344,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, Callable[[str], Any]]]] = {
         "database": ("database", _database),
         "message_log_days": ("messageLogDays", _positiveInt),
         "pool_size": ("poolSize", _positiveInt),
+        "id_tag_cache_seconds": ("idTagCacheSeconds", _nonNegativeInt),
     },
     "api": {
         "endpoint": ("endpoints", _optionalEndpoints),

@@ -35,6 +35,7 @@ __all__ = [
     "CallAnswered",
     "ReservationChanged",
     "FirmwareJobChanged",
+    "IdTagChanged",
     "Event",
     "Observer",
     "EventBus",
@@ -129,6 +130,19 @@ class FirmwareJobChanged:
     job: FirmwareJob
 
 
+@dataclass(frozen=True)
+class IdTagChanged:
+    """
+    An id tag was created, replaced or deleted through the operator API.
+    Every node forgets what it kept of it in memory
+    (C{[storage] id_tag_cache_seconds}); a host application that changes
+    id tags through the store itself publishes this event for the other
+    nodes of a cluster.
+    """
+
+    idTag: str
+
+
 Event = (
     StationConnected
     | StationDisconnected
@@ -140,6 +154,7 @@ Event = (
     | CallAnswered
     | ReservationChanged
     | FirmwareJobChanged
+    | IdTagChanged
 )
 Observer = Callable[[Event], object]
 

@@ -256,6 +256,13 @@ class IIdTagStore(Interface):
         @return: Deferred of whether there was such an id tag.
         """
 
+    def forgetIdTag(idTag):
+        """
+        C{idTag} was changed elsewhere (by another cluster node, or in the
+        database directly): read it from the database next time instead
+        of using what is kept in memory.
+        """
+
 
 class ITransactionStore(Interface):
     """

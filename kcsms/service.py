@@ -33,7 +33,13 @@ from kcsms.errors import (
     UnknownAction,
     UnknownChargePoint,
 )
-from kcsms.events import CallAnswered, EventBus, StationConnected, StationDisconnected
+from kcsms.events import (
+    CallAnswered,
+    EventBus,
+    IdTagChanged,
+    StationConnected,
+    StationDisconnected,
+)
 from kcsms.interfaces import ICentralSystem, IFeatureProfilePlugin, IStore
 from kcsms.messagelog import MessageLog
 from kcsms.model import CallRecord
@@ -96,6 +102,7 @@ class CentralSystemService(MultiService):
         self.registry = ChargePointRegistry()
         self.events = EventBus()
         self.subscribe = self.events.subscribe
+        self.subscribe(self._forgetChangedIdTag)
         #: Listening ports by section: C{ocpp}, C{api}.
         self.listening: dict[str, list[IListeningPort]] = {}
         self._drained: Deferred | None = None
@@ -154,7 +161,10 @@ class CentralSystemService(MultiService):
         """
         try:
             self.store = openStore(
-                self.config.storage.database, self._reactor, self.config.storage.poolSize
+                self.config.storage.database,
+                self._reactor,
+                self.config.storage.poolSize,
+                self.config.storage.idTagCacheSeconds,
             )
         except StorageError as e:
             raise StartupError(f"[storage] database: {e}") from None
@@ -294,6 +304,11 @@ class CentralSystemService(MultiService):
 
     def session(self, chargePointId: str) -> ChargePointSession | None:
         return self.registry.get(chargePointId)
+
+    def _forgetChangedIdTag(self, event: Any) -> None:
+        # Changed here or, in a cluster, on another node.
+        if isinstance(event, IdTagChanged) and self.store is not None:
+            self.store.forgetIdTag(event.idTag)
 
     def publish(self, event: Any) -> None:
         """

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest_twisted
 from twisted.internet import reactor
-from twisted.internet.defer import ensureDeferred
+from twisted.internet.defer import ensureDeferred, succeed
 from twisted.internet.task import deferLater
 
 from kcsms import makeService
@@ -15,7 +15,7 @@ from kcsms.cluster import decodeValue, encodeValue
 from kcsms.config import fromString
 from kcsms.errors import CallErrorReceived, NotConnected, PayloadInvalid
 from kcsms.events import BootNotificationReceived, CallAnswered, MeterValuesReceived
-from kcsms.model import BootInfo, ChargePoint, MeterValue, SampledValue
+from kcsms.model import BootInfo, ChargePoint, IdTag, MeterValue, SampledValue
 from tests.clients import Station, http
 
 BOOT = {"chargePointVendor": "Acme", "chargePointModel": "One"}
@@ -149,6 +149,43 @@ async def test_callsEventsAndMovesAcrossNodes(postgresUrl):
             pass
         else:
             raise AssertionError("a disconnected station was called")
+    finally:
+        await a.service.stopService()
+        await b.service.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_idTagChangedOnOneNodeIsSeenOnTheOther(postgresUrl):
+    """
+    A node keeps the id tags its stations present in memory; when the
+    operator blocks one through another node's API, the first node's very
+    next answers say so (not after C{[storage] id_tag_cache_seconds}).
+    """
+    a, b = Node(postgresUrl, "A"), Node(postgresUrl, "B")
+    try:
+        await a.service.cluster.whenListening()
+        await b.service.cluster.whenListening()
+        await until(lambda: succeed("A" in b.service.cluster._peers))
+        assert (await b.api("PUT", "/idtags/TAG1", {"status": "Accepted"}))[0] == 201
+        station = await Station(a.ocppPort, "CP001").connect()
+        await station.call("BootNotification", BOOT)
+
+        async def authorized(status):
+            answer = await station.call("Authorize", {"idTag": "TAG1"})
+            return answer["idTagInfo"]["status"] == status
+
+        assert await authorized("Accepted")
+        assert (await b.api("PUT", "/idtags/TAG1", {"status": "Blocked"}))[0] == 200
+        await until(lambda: authorized("Blocked"), seconds=5)
+        assert (await b.api("DELETE", "/idtags/TAG1"))[0] == 204
+        await until(lambda: authorized("Invalid"), seconds=5)
+        # Changed behind every node's back: the API's GET reads it, and
+        # that node's stations get it from then on.
+        await b.service.store.putIdTag(IdTag("TAG1", "Accepted"))
+        assert await authorized("Invalid")
+        assert (await a.api("GET", "/idtags/TAG1"))[1]["status"] == "Accepted"
+        assert await authorized("Accepted")
+        await station.close()
     finally:
         await a.service.stopService()
         await b.service.stopService()

@@ -20,6 +20,7 @@ def test_defaults():
     assert config.storage.database == "sqlite:var/kcsms.sqlite"
     assert config.profiles.enabled[0] == "Core"
     assert config.storage.messageLogDays == 7
+    assert config.storage.idTagCacheSeconds == 60
     assert config.api.endpoints == ("tcp:8080:interface=127.0.0.1",)
     assert config.api.token == ""
 
@@ -33,6 +34,14 @@ def test_postgresqlDatabase():
     )
     assert config.storage.database == "postgresql://kcsms:pw@db:5432/kcsms?sslmode=require"
     assert config.storage.poolSize == 9
+
+
+def test_idTagCacheSeconds():
+    """
+    C{[storage] id_tag_cache_seconds} takes whole seconds; C{0} turns the cache off.
+    """
+    assert fromString("[storage]\nid_tag_cache_seconds = 5").storage.idTagCacheSeconds == 5
+    assert fromString("[storage]\nid_tag_cache_seconds = 0").storage.idTagCacheSeconds == 0
 
 
 def test_nodeIdDefaultsToHostAndPid():
@@ -146,6 +155,8 @@ colour = blue
         ("[storage]\ndatabase = mysql://x", "[storage] database:"),
         ("[storage]\ndatabase = postgresql://host", "[storage] database:"),
         ("[storage]\npool_size = none", "[storage] pool_size:"),
+        ("[storage]\nid_tag_cache_seconds = -1", "[storage] id_tag_cache_seconds:"),
+        ("[storage]\nid_tag_cache_seconds = 1.5", "[storage] id_tag_cache_seconds:"),
         ("[cluster]\nnode_id = two words", "[cluster] node_id:"),
         ("[profiles]\nenabled = SmartCharging", "[profiles] enabled:"),
         ("[profiles]\nenabled = Core, Core", "[profiles] enabled:"),

@@ -323,6 +323,80 @@ async def test_deleteIdTagIsCaseInsensitive(store):
     assert await store.getIdTag("AB12") is None
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sharedDatabase(request, tmp_path):
+    """
+    The C{[storage] database} of each engine that two stores can share.
+    """
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgresUrl")
+    return f"sqlite:{tmp_path / 'var' / 'kcsms.sqlite'}"
+
+
+@pytest_twisted.async_yield_fixture
+async def twoStores(sharedDatabase):
+    """
+    Two stores on one database, as two nodes are: the first keeps id tags
+    in memory for 60 s, the second keeps none.
+    """
+    from twisted.internet import reactor
+
+    caching = openStore(sharedDatabase, reactor, idTagCacheSeconds=60)
+    other = openStore(sharedDatabase, reactor)
+    yield caching, other
+    await caching.close()
+    await other.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_idTagsReadAreKeptInMemory(twoStores):
+    """
+    An id tag read by getIdTag, or by an authorized start or stop, is not
+    read again: a change made behind the caching store's back is not seen
+    until it is told to forget the tag.  An unknown id tag is kept too.
+    """
+    caching, other = twoStores
+    await other.putIdTag(IdTag("TAG1", "Accepted"))
+    assert (await caching.getIdTag("TAG1")).status == "Accepted"
+    tag, started = await caching.startAuthorizedTransaction("CP1", 1, "NEW", 0, at(0), None, at(0))
+    assert (tag, started.idTagStatus) == (None, "Invalid")
+    await other.putIdTag(IdTag("TAG1", "Blocked"))
+    await other.putIdTag(IdTag("NEW", "Accepted"))
+    assert (await caching.getIdTag("tag1")).status == "Accepted"
+    tag, _ = await caching.startAuthorizedTransaction("CP1", 2, "TAG1", 0, at(0), None, at(0))
+    assert tag.status == "Accepted"
+    assert await caching.getIdTag("NEW") is None
+    caching.forgetIdTag("TAG1")
+    caching.forgetIdTag("new")
+    assert (await caching.getIdTag("TAG1")).status == "Blocked"
+    stopped, tag = await caching.stopAuthorizedTransaction(
+        "CP1", started.transactionId, "NEW", 5, at(9), "Local", []
+    )
+    assert (stopped.meterStop, tag.status) == (5, "Accepted")
+    await other.deleteIdTag("NEW")
+    assert (await caching.getIdTag("NEW")).status == "Accepted"
+
+
+@pytest_twisted.ensureDeferred
+async def test_idTagChangesThroughTheStoreAreSeenAtOnce(twoStores):
+    """
+    Creating, replacing or deleting an id tag through the caching store
+    itself is seen by its very next lookup, authorized start and stop.
+    """
+    caching, _ = twoStores
+    assert await caching.getIdTag("TAG1") is None
+    await caching.putIdTag(IdTag("TAG1", "Accepted"))
+    tag, started = await caching.startAuthorizedTransaction("CP1", 1, "TAG1", 0, at(0), None, at(0))
+    assert (tag.status, started.idTagStatus) == ("Accepted", "Accepted")
+    await caching.putIdTag(IdTag("tag1", "Blocked"))
+    _, tag = await caching.stopAuthorizedTransaction(
+        "CP1", started.transactionId, "TAG1", 5, at(9), "Local", []
+    )
+    assert tag == IdTag("tag1", "Blocked")
+    await caching.deleteIdTag("TAG1")
+    assert await caching.getIdTag("TAG1") is None
+
+
 # Transactions
 
 

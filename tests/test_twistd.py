@@ -239,7 +239,11 @@ async def test_operatorApiOverRealHttp(tmp_path):
         assert (await api("POST", "/chargepoints/CP001/calls/Fly", {}))[0] == 404
         assert (await api("POST", "/chargepoints/CP001/calls/SendLocalList", {}))[0] == 403
 
+        # Id tags read are kept in memory: a change through the API is seen at once.
+        authorize = {"idTag": "TAG1"}
+        assert (await station.call("Authorize", authorize))["idTagInfo"]["status"] == "Invalid"
         assert (await api("PUT", "/idtags/TAG1", {"status": "Accepted"}))[0] == 201
+        assert (await station.call("Authorize", authorize))["idTagInfo"]["status"] == "Accepted"
         assert (await api("PUT", "/idtags/TAG1", {"status": "Expired"}))[0] == 200
         assert (await api("PUT", "/idtags/TAG1", {"status": "Old"}))[0] == 400
         assert (await api("GET", "/idtags"))[1][0]["status"] == "Expired"

@@ -26,6 +26,7 @@ from kcsms.api.validation import (
     limitArgument,
     queryArgument,
 )
+from kcsms.events import IdTagChanged
 from kcsms.model import (
     REGISTRATION_STATUSES,
     ChargePoint,
@@ -308,6 +309,8 @@ class OperatorApi:
         {200: ("the id tag", "IdTag"), 404: ("no such id tag", "Error")},
     )
     async def getIdTag(self, request: Request, idTag: str) -> tuple[int, Any]:
+        # What the database holds now, which this node's stations get from then on.
+        self._store.forgetIdTag(idTag)
         tag = await self._store.getIdTag(idTag)
         if tag is None:
             raise ApiError(404, "NotFound", f"no id tag {idTag!r}")
@@ -329,6 +332,7 @@ class OperatorApi:
             raise ApiError(400, "BadRequest", f"an id tag has 1 to {MAX_ID_TAG_LENGTH} characters")
         tag = IdTag(idTag, *idTagInfoFields(readJson(request)))
         created = await self._store.putIdTag(tag)
+        self.centralSystem.publish(IdTagChanged(tag.idTag))
         return (201 if created else 200), _idTag(tag)
 
     @route(
@@ -340,6 +344,7 @@ class OperatorApi:
     async def deleteIdTag(self, request: Request, idTag: str) -> tuple[int, Any]:
         if not await self._store.deleteIdTag(idTag):
             raise ApiError(404, "NotFound", f"no id tag {idTag!r}")
+        self.centralSystem.publish(IdTagChanged(idTag))
         return 204, None
 
     # Transactions

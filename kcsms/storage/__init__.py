@@ -9,6 +9,7 @@ its L{kcsms.interfaces.IStore}.
 
 from typing import Any
 
+from kcsms.storage.cache import IdTagCache
 from kcsms.storage.sql import StorageError
 from kcsms.storage.sqlite import migrateFile, openFile, openMemory
 from kcsms.storage.store import Store
@@ -16,7 +17,9 @@ from kcsms.storage.store import Store
 __all__ = ["StorageError", "Store", "openStore", "migrateDatabase"]
 
 
-def openStore(database: str, reactor: Any, poolSize: int = 5) -> Store:
+def openStore(
+    database: str, reactor: Any, poolSize: int = 5, idTagCacheSeconds: float = 0
+) -> Store:
     """
     Open a database and bring its schema up to date, synchronously: the
     reactor need not be running.
@@ -27,18 +30,21 @@ def openStore(database: str, reactor: Any, poolSize: int = 5) -> Store:
         C{postgresql://user@host:port/dbname} for PostgreSQL.
     @param reactor: runs the database threads or connections.
     @param poolSize: how many connections PostgreSQL gets.
+    @param idTagCacheSeconds: how long id tags read are kept in memory
+        (L{kcsms.storage.cache.IdTagCache}); C{0} reads them every time.
     @raise StorageError: when C{database} is not supported, cannot be opened,
         or has a newer schema than this kcsms.
     """
+    idTags = IdTagCache(idTagCacheSeconds, reactor)
     if database == "memory:":
-        return openMemory()
+        return openMemory(idTags)
     scheme, _, path = database.partition(":")
     if scheme == "sqlite" and path:
-        return openFile(path, reactor)
+        return openFile(path, reactor, idTags)
     if scheme in ("postgresql", "postgres") and path.startswith("//"):
         from kcsms.storage.postgresql import openPostgres
 
-        return openPostgres(database, poolSize, reactor)
+        return openPostgres(database, poolSize, reactor, idTags)
     raise StorageError(
         f"unsupported database {database!r}: use sqlite:PATH, memory: or postgresql://..."
     )

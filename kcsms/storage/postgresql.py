@@ -19,6 +19,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from txpostgres import reconnection, txpostgres
 
+from kcsms.storage.cache import IdTagCache
 from kcsms.storage.sql import (
     Dialect,
     GroupCommitRunner,
@@ -482,12 +483,13 @@ def migratePostgres(url: str) -> int:
         connection.close()
 
 
-def openPostgres(url: str, poolSize: int, reactor: Any) -> Store:
+def openPostgres(url: str, poolSize: int, reactor: Any, idTags: IdTagCache | None = None) -> Store:
     """
     Bring a PostgreSQL database's schema up to date (L{migratePostgres}) and
     open a pool of C{poolSize} connections on it.
 
+    @param idTags: the store's id tags kept in memory; none by default.
     @raise StorageError: as L{migratePostgres} does.
     """
     migratePostgres(url)
-    return Store(PostgresRunner(reactor, url, poolSize))
+    return Store(PostgresRunner(reactor, url, poolSize), idTags)

@@ -11,6 +11,7 @@ from typing import Any
 
 from twisted.enterprise.adbapi import ConnectionPool
 
+from kcsms.storage.cache import IdTagCache
 from kcsms.storage.sql import (
     BlockingRunner,
     Dialect,
@@ -48,15 +49,16 @@ def _configure(connection: sqlite3.Connection) -> None:
         connection.execute(f"PRAGMA {pragma}")
 
 
-def openMemory() -> Store:
+def openMemory(idTags: IdTagCache | None = None) -> Store:
     """
+    @param idTags: the store's id tags kept in memory; none by default.
     @return: a store over a new database in memory, whose Deferreds have
         already fired when returned.
     """
     connection = sqlite3.connect(":memory:", isolation_level=None)
     _configure(connection)
     migrate(connection, SQLITE)
-    return Store(BlockingRunner(connection, SQLITE))
+    return Store(BlockingRunner(connection, SQLITE), idTags)
 
 
 def migrateFile(path: str) -> int:
@@ -86,11 +88,12 @@ def migrateFile(path: str) -> int:
         connection.close()
 
 
-def openFile(path: str, reactor: Any) -> Store:
+def openFile(path: str, reactor: Any, idTags: IdTagCache | None = None) -> Store:
     """
     Open a database file (see L{migrateFile}) on one database thread.
 
     @param reactor: runs the database thread.
+    @param idTags: the store's id tags kept in memory; none by default.
     @raise StorageError: as L{migrateFile} does.
     """
     path = os.path.abspath(path)
@@ -109,5 +112,6 @@ def openFile(path: str, reactor: Any) -> Store:
         GroupCommitRunner(
             lambda interactions: pool.runWithConnection(transactBatch, SQLITE, interactions),
             pool.close,
-        )
+        ),
+        idTags,
     )

@@ -7,11 +7,11 @@ Rows become the value objects of L{kcsms.model}; times are stored as text in
 L{kcsms.timestamps.formatTimestamp}'s format, so that they sort as text.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from zope.interface import implementer
 
 from kcsms.interfaces import IStore
@@ -36,6 +36,7 @@ from kcsms.model import (
     Transaction,
     UnmatchedStop,
 )
+from kcsms.storage.cache import IdTagCache
 from kcsms.storage.chargepoints import (
     deleteChargePoint_txn,
     deleteIdTag_txn,
@@ -121,6 +122,7 @@ from kcsms.storage.transactions import (
     getMeterValues_txn,
     getStatusHistory_txn,
     getTransaction_txn,
+    idTagStatus,
     listCalls_txn,
     listTransactions_txn,
     listUnmatchedStops_txn,
@@ -134,19 +136,23 @@ from kcsms.storage.transactions import (
 
 __all__ = ["Store"]
 
+T = TypeVar("T")
+
 
 @implementer(IStore)
 class Store:
     """
     The L{IStore} of one database: each method runs one interaction as one
     transaction, committed before the Deferred fires; database errors fail
-    the Deferred.
+    the Deferred.  Id tags may be served from memory (L{IdTagCache}).
 
     @param runner: runs interactions against the database.
+    @param idTags: the id tags kept in memory; by default none are.
     """
 
-    def __init__(self, runner: Runner) -> None:
+    def __init__(self, runner: Runner, idTags: IdTagCache | None = None) -> None:
         self._runner = runner
+        self._idTags = idTags if idTags is not None else IdTagCache()
 
     # IChargePointStore
 
@@ -175,16 +181,49 @@ class Store:
     # IIdTagStore
 
     def getIdTag(self, idTag: str) -> Deferred[IdTag | None]:
-        return self._runner.run(getIdTag_txn(idTag))
+        known, tag = self._idTags.get(idTag)
+        if known:
+            return succeed(tag)
+        return self._keepingIdTag(self._runner.run(getIdTag_txn(idTag)), idTag, lambda tag: tag)
+
+    def _keepingIdTag(
+        self, read: Deferred[T], idTag: str, tagOf: Callable[[T], IdTag | None]
+    ) -> Deferred[T]:
+        """
+        @param read: an interaction that reads C{idTag} (L{tagOf} its result).
+        @return: C{read}, which keeps what it read in memory.
+        """
+        generation = self._idTags.generation
+
+        def keep(result: T) -> T:
+            self._idTags.keep(idTag, tagOf(result), generation)
+            return result
+
+        return read.addCallback(keep)
+
+    def forgetIdTag(self, idTag: str) -> None:
+        """
+        See L{IIdTagStore.forgetIdTag}.
+        """
+        self._idTags.forget(idTag)
 
     def listIdTags(self) -> Deferred[list[IdTag]]:
         return self._runner.run(listIdTags_txn())
 
     def putIdTag(self, idTag: IdTag) -> Deferred[bool]:
-        return self._runner.run(putIdTag_txn(idTag))
+        self.forgetIdTag(idTag.idTag)
+        return self._runner.run(putIdTag_txn(idTag)).addBoth(self._forgotten, idTag.idTag)
 
     def deleteIdTag(self, idTag: str) -> Deferred[bool]:
-        return self._runner.run(deleteIdTag_txn(idTag))
+        self.forgetIdTag(idTag)
+        return self._runner.run(deleteIdTag_txn(idTag)).addBoth(self._forgotten, idTag)
+
+    def _forgotten(self, result: T, idTag: str) -> T:
+        # Forgotten before the write (so that no read from then on is kept
+        # as the answer) and after it (a read that found the old tag while
+        # the write ran may have been kept).
+        self.forgetIdTag(idTag)
+        return result
 
     # ITransactionStore
 
@@ -214,10 +253,26 @@ class Store:
         reservationId: int | None,
         now: datetime,
     ) -> Deferred[tuple[IdTag | None, Transaction]]:
-        return self._runner.run(
-            startAuthorizedTransaction_txn(
-                chargePointId, connectorId, idTag, meterStart, timestamp, reservationId, now
+        known, tag = self._idTags.get(idTag)
+        if known:
+            started = self.startTransaction(
+                chargePointId,
+                connectorId,
+                idTag,
+                meterStart,
+                timestamp,
+                reservationId,
+                idTagStatus(tag, now),
             )
+            return started.addCallback(lambda transaction: (tag, transaction))
+        return self._keepingIdTag(
+            self._runner.run(
+                startAuthorizedTransaction_txn(
+                    chargePointId, connectorId, idTag, meterStart, timestamp, reservationId, now
+                )
+            ),
+            idTag,
+            lambda result: result[0],
         )
 
     def stopTransaction(
@@ -246,10 +301,27 @@ class Store:
         reason: str | None,
         transactionData: Sequence[MeterValue],
     ) -> Deferred[tuple[Transaction | None, IdTag | None]]:
-        return self._runner.run(
-            stopAuthorizedTransaction_txn(
+        known, tag = (True, None) if idTag is None else self._idTags.get(idTag)
+        if known:
+            stopped = self.stopTransaction(
                 chargePointId, transactionId, idTag, meterStop, timestamp, reason, transactionData
             )
+            return stopped.addCallback(lambda transaction: (transaction, tag))
+        assert idTag is not None
+        return self._keepingIdTag(
+            self._runner.run(
+                stopAuthorizedTransaction_txn(
+                    chargePointId,
+                    transactionId,
+                    idTag,
+                    meterStop,
+                    timestamp,
+                    reason,
+                    transactionData,
+                )
+            ),
+            idTag,
+            lambda result: result[1],
         )
 
     def addMeterValues(

@@ -140,6 +140,14 @@ def startTransaction_txn(
     return _transaction(rows[0])
 
 
+def idTagStatus(tag: IdTag | None, now: datetime) -> str:
+    """
+    @return: the status a transaction records for an id tag at C{now}
+        (C{Invalid} when there is no such id tag).
+    """
+    return "Invalid" if tag is None else tag.statusAt(now)
+
+
 def startAuthorizedTransaction_txn(
     chargePointId: str,
     connectorId: int,
@@ -150,9 +158,14 @@ def startAuthorizedTransaction_txn(
     now: datetime,
 ) -> Interaction[tuple[IdTag | None, Transaction]]:
     tag = yield from getIdTag_txn(idTag)
-    status = "Invalid" if tag is None else tag.statusAt(now)
     transaction = yield from startTransaction_txn(
-        chargePointId, connectorId, idTag, meterStart, timestamp, reservationId, status
+        chargePointId,
+        connectorId,
+        idTag,
+        meterStart,
+        timestamp,
+        reservationId,
+        idTagStatus(tag, now),
     )
     return tag, transaction
 
