@@ -13,9 +13,13 @@ from functools import lru_cache
 
 __all__ = ["parseTimestamp", "formatTimestamp", "isTimestamp"]
 
+#: What nearly every station sends (UTC, C{Z}, up to microseconds, no leap
+#: second): parsed by L{datetime.fromisoformat}, several times quicker.
+_CANONICAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:[0-5]\d(?:\.\d{1,6})?Z", re.ASCII)
 _TIMESTAMP = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?"
-    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$"
+    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$",
+    re.ASCII,  # RFC 3339 digits are ASCII; \d alone also takes other scripts' digits
 )
 
 
@@ -27,6 +31,8 @@ def parseTimestamp(text: str) -> datetime:
     @return: an aware L{datetime} in UTC.
     @raise ValueError: when C{text} is not a date-time.
     """
+    if _CANONICAL.fullmatch(text):
+        return datetime.fromisoformat(text)
     match = _TIMESTAMP.match(text)
     if match is None:
         raise ValueError(f"not an ISO 8601 date-time: {text!r}")

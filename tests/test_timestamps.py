@@ -18,17 +18,32 @@ from kcsms.timestamps import formatTimestamp, isTimestamp, parseTimestamp
         ("2026-11-28T12:20:31+02:00", datetime(2026, 11, 28, 10, 20, 31, tzinfo=UTC)),
         ("2026-11-28T05:20:31-0500", datetime(2026, 11, 28, 10, 20, 31, tzinfo=UTC)),
         ("2026-11-28T10:20:31", datetime(2026, 11, 28, 10, 20, 31, tzinfo=UTC)),
+        ("2026-11-28T10:20:31.5Z", datetime(2026, 11, 28, 10, 20, 31, 500000, tzinfo=UTC)),
+        ("2026-11-28T10:20:31.000001Z", datetime(2026, 11, 28, 10, 20, 31, 1, tzinfo=UTC)),
+        ("2026-11-28t10:20:31.2z", datetime(2026, 11, 28, 10, 20, 31, 200000, tzinfo=UTC)),
+        ("2016-12-31T23:59:60Z", datetime(2016, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
     ],
 )
 def test_parseTimestampAcceptsOffsetsAndNoOffset(text, expected):
     """
     Offsets are applied, and a time without an offset is taken as UTC.
     """
-    assert parseTimestamp(text) == expected
+    parsed = parseTimestamp(text)
+    assert (parsed, parsed.tzinfo) == (expected, UTC)
 
 
 @pytest.mark.parametrize(
-    "text", ["", "yesterday", "2026-11-28", "2026-13-01T00:00:00Z", "2026-11-28 10:20:31Z x"]
+    "text",
+    [
+        "",
+        "yesterday",
+        "2026-11-28",
+        "2026-13-01T00:00:00Z",
+        "2026-02-30T00:00:00.000Z",
+        "2026-11-28T24:00:00.000Z",
+        "2026-11-28 10:20:31Z x",
+        "\u0662\u0660\u0662\u0666-11-28T10:20:31Z",
+    ],
 )
 def test_parseTimestampRejectsNonTimes(text):
     """
