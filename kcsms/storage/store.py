@@ -255,14 +255,9 @@ class Store:
     ) -> Deferred[tuple[IdTag | None, Transaction]]:
         known, tag = self._idTags.get(idTag)
         if known:
+            status = idTagStatus(tag, now)
             started = self.startTransaction(
-                chargePointId,
-                connectorId,
-                idTag,
-                meterStart,
-                timestamp,
-                reservationId,
-                idTagStatus(tag, now),
+                chargePointId, connectorId, idTag, meterStart, timestamp, reservationId, status
             )
             return started.addCallback(lambda transaction: (tag, transaction))
         return self._keepingIdTag(

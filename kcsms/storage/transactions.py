@@ -158,14 +158,9 @@ def startAuthorizedTransaction_txn(
     now: datetime,
 ) -> Interaction[tuple[IdTag | None, Transaction]]:
     tag = yield from getIdTag_txn(idTag)
+    status = idTagStatus(tag, now)
     transaction = yield from startTransaction_txn(
-        chargePointId,
-        connectorId,
-        idTag,
-        meterStart,
-        timestamp,
-        reservationId,
-        idTagStatus(tag, now),
+        chargePointId, connectorId, idTag, meterStart, timestamp, reservationId, status
     )
     return tag, transaction
 
