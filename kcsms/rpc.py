@@ -15,6 +15,7 @@ from uuid import uuid4
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from zope.interface import Interface, implementer
 
 from kcsms.dispatch import Dispatcher
@@ -152,17 +153,17 @@ class ChargePointSession:
             answer = self._dispatcher.answer(self, call)
             if isinstance(answer, Deferred):
                 self._answering = True
-                answer.addCallback(self._send)
-                answer.addErrback(
-                    lambda f: self.log.failure(
-                        "Answering {chargePointId}", f, chargePointId=self.chargePointId
-                    )
-                )
                 answer.addBoth(self._answered)
             else:
                 self._send(answer)
 
-    def _answered(self, _: object) -> None:
+    def _answered(self, answer: Message | Failure) -> None:
+        try:
+            if isinstance(answer, Failure):
+                answer.raiseException()
+            self._send(answer)
+        except Exception:
+            self.log.failure("Answering {chargePointId}", chargePointId=self.chargePointId)
         self._answering = False
         self._answerNext()
 

@@ -3,10 +3,16 @@ Tests for L{kcsms.dispatch.Dispatcher}: CALLs to responders, answered at
 once or later, and every failure as the CALLERROR it must be.
 """
 
+import json
+from typing import Any
+
 from twisted.internet.defer import Deferred
+from twisted.internet.task import Clock
+from twisted.logger import globalLogPublisher
 
 from kcsms.dispatch import Dispatcher
 from kcsms.ocppj import Call, CallError, CallResult, OcppError
+from kcsms.rpc import ChargePointSession
 from kcsms.testing import resultOf
 
 
@@ -123,3 +129,37 @@ def test_unknownDisabledAndInvalidCalls():
     assert answers.answer(Session(), Call("8", "Nope", {})).errorCode == "NotImplemented"
     assert answers.answer(Session(), Call("9", "Reset", {})).errorCode == "NotSupported"
     assert answers.answer(Session(), Call("10", "Authorize", {})).errorCode == "ProtocolError"
+
+
+def test_answerThatCannotBeSentIsLoggedAndTheNextIsAnswered():
+    """
+    When sending an answer that came later fails, the failure is logged and
+    the CALLs waiting behind it are still answered, in order.
+    """
+    profile = Profile()
+    profile.answers["Authorize"] = {"idTagInfo": {"status": "Accepted"}}
+    profile.answers["Heartbeat"] = {"currentTime": "2026-11-28T10:00:00.000Z"}
+    sent: list[Any] = []
+
+    class Transport:
+        def writeFrame(self, text):
+            sent.append(json.loads(text))
+            if len(sent) == 1:
+                raise OSError("the socket is gone")
+
+    session = ChargePointSession("CP1", Transport(), dispatcher(profile), Clock(), 60)
+    session.start("Accepted")
+    session.frameReceived('[2, "a", "Authorize", {"idTag": "T"}]')
+    session.frameReceived('[2, "h", "Heartbeat", {}]')
+    events: list[dict[str, Any]] = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        profile.pending.pop().callback(None)
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    assert sent == [
+        [3, "a", {"idTagInfo": {"status": "Accepted"}}],
+        [3, "h", {"currentTime": "2026-11-28T10:00:00.000Z"}],
+    ]
+    [failure] = [event["log_failure"] for event in events if "log_failure" in event]
+    assert failure.check(OSError)
