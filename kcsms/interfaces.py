@@ -410,11 +410,16 @@ class IMessageLogStore(Interface):
             L{kcsms.model.LoggedMessage}s, newest last.
         """
 
-    def pruneMessages(before):
+    def pruneMessages(before, limit=None):
         """
-        Forget the messages logged before the datetime C{before}.
+        Forget the messages logged before the datetime C{before}, as work
+        nobody waits on (after the writes that stations wait on).
 
-        @return: Deferred of how many were forgotten.
+        @param limit: when not L{None}, forget at most the oldest C{limit}
+            writes' messages (a write's messages go together), so that one
+            call holds the database only briefly; call again until it
+            forgets nothing.
+        @return: Deferred of how many messages were forgotten.
         """
 
 

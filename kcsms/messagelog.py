@@ -9,7 +9,7 @@ store keeps each write as one chunk per station; a batch is written a few
 hundred stations at a time, one write after another, as the database's idle
 work, so that the writes of the stations' own messages never wait long
 behind it.  Frames are stamped to the millisecond.  Old frames are pruned at
-start and every hour.
+start and every hour, L{PRUNE_PIECE} chunks at a time, also as idle work.
 """
 
 from collections import deque
@@ -33,6 +33,11 @@ STATIONS_PER_WRITE = 250
 FLUSH_DELAY = 10.0
 #: Seconds between prunings of old frames.
 PRUNE_INTERVAL = 3600.0
+#: Writes (chunks) whose frames one pruning step forgets at most: an hour
+#: of a busy node's log is millions of chunks, and deleting them at once
+#: held SQLite's one writer for seconds (500,000 chunks: 3 s) while every
+#: station's write waited.
+PRUNE_PIECE = 2000
 
 
 class MessageLog(TimerService):
@@ -58,6 +63,7 @@ class MessageLog(TimerService):
         self._writes: deque[list[LoggedMessage] | Deferred[None]] = deque()
         self._writing = False
         self._millisecond = -1
+        self._stopping = False
         self._stamp = datetime.fromtimestamp(0, UTC)
 
     def record(self, chargePointId: str, direction: str, frame: str | bytes) -> None:
@@ -127,22 +133,32 @@ class MessageLog(TimerService):
                 self.log.failure("Lost {count} logged messages", count=len(write))
         self._writing = False
 
-    def prune(self) -> Deferred | None:
+    def prune(self) -> Deferred[None]:
         """
-        Forget frames older than the configured number of days.
+        Forget frames older than the configured number of days, L{PRUNE_PIECE}
+        writes at a time.
         """
-        store = self._centralSystem.store
-        if store is None:
-            return None
-        d = store.pruneMessages(self._centralSystem.now() - self._keep)
-        d.addCallbacks(self._pruned, lambda f: self.log.failure("Pruning the message log", f))
+        d = Deferred.fromCoroutine(self._prune(self._centralSystem.now() - self._keep))
+        d.addErrback(lambda f: self.log.failure("Pruning the message log", f))
         return d
 
-    def _pruned(self, count: int) -> None:
+    async def _prune(self, before: datetime) -> None:
+        count = 0
+        # Stopping does not wait for the rest: the next start prunes it.
+        while not self._stopping and (store := self._centralSystem.store) is not None:
+            forgotten = await store.pruneMessages(before, PRUNE_PIECE)
+            if not forgotten:
+                break
+            count += forgotten
         if count:
             self.log.info("Pruned {count} logged messages", count=count)
 
+    def startService(self) -> None:
+        self._stopping = False
+        super().startService()
+
     def stopService(self) -> Deferred:
+        self._stopping = True
         d = maybeDeferred(super().stopService)
         d.addCallback(lambda _: self.flush())
         return d

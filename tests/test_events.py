@@ -5,6 +5,10 @@ observes, and the message log's batching, in memory on a fake clock.
 
 import json
 
+from twisted.internet.defer import Deferred
+from twisted.logger import globalLogPublisher
+
+from kcsms import messagelog
 from kcsms.events import (
     BootNotificationReceived,
     CallAnswered,
@@ -127,6 +131,67 @@ def test_messageLogIsPrunedAndFlushedAtStop():
     station.callResult("Heartbeat", {})
     centralSystem.service.messageLog.stopService()
     assert len(resultOf(centralSystem.store.listMessages("CP001", 10))) == 4
+
+
+def test_messageLogIsPrunedInPieces(monkeypatch):
+    """
+    The hourly pruning forgets old frames a few writes at a time (each its
+    own database transaction) until none is old enough, and logs the total.
+    """
+    monkeypatch.setattr(messagelog, "PRUNE_PIECE", 2)
+    centralSystem = MemoryCentralSystem("[storage]\nmessage_log_days = 1\n")
+    store = centralSystem.store
+    pieces = []
+    prune = store.pruneMessages
+
+    def pruneMessages(before, limit):
+        assert limit == 2
+        return prune(before, limit).addCallback(lambda count: pieces.append(count) or count)
+
+    monkeypatch.setattr(store, "pruneMessages", pruneMessages)
+    for n in range(5):
+        centralSystem.connect(f"CP{n}").callResult("Heartbeat", {})
+    centralSystem.advance(FLUSH_DELAY)
+    del pieces[:]
+    events = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        centralSystem.advance(86400)
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    # Five writes of two frames each: two writes, two, one, then none left.
+    assert pieces == [4, 4, 2, 0]
+    assert all(resultOf(store.listMessages(f"CP{n}", 10)) == [] for n in range(5))
+    assert [e["count"] for e in events if "Pruned" in e.get("log_format", "")] == [10]
+
+
+def test_stoppingTheMessageLogDoesNotWaitForPruning(monkeypatch):
+    """
+    A pruning still under way when the service stops forgets no more
+    pieces: stopping waits for the piece being deleted, not for the rest.
+    """
+    monkeypatch.setattr(messagelog, "PRUNE_PIECE", 1)
+    centralSystem = MemoryCentralSystem("[storage]\nmessage_log_days = 1\n")
+    for n in range(3):
+        centralSystem.connect(f"CP{n}").callResult("Heartbeat", {})
+    centralSystem.advance(FLUSH_DELAY)
+    store = centralSystem.store
+    prune = store.pruneMessages
+    pieces = []
+
+    def pruneMessages(before, limit):
+        piece = Deferred()
+        pieces.append(piece)
+        return piece.addCallback(lambda _: resultOf(prune(before, limit)))
+
+    monkeypatch.setattr(store, "pruneMessages", pruneMessages)
+    centralSystem.advance(86400)
+    stopped = centralSystem.service.messageLog.stopService()
+    assert len(pieces) == 1 and not stopped.called
+    pieces[0].callback(None)
+    assert stopped.called and len(pieces) == 1
+    left = [n for n in range(3) if resultOf(store.listMessages(f"CP{n}", 10))]
+    assert len(left) == 2
 
 
 def test_callAnsweredAfterItIsRecorded():

@@ -792,6 +792,25 @@ async def test_messageLogKeepsOrderLimitsAndPrunes(store):
 
 
 @pytest_twisted.ensureDeferred
+async def test_pruningInPiecesForgetsTheOldestWritesFirst(store):
+    """
+    With a limit, pruning forgets the frames of at most that many writes,
+    the oldest first, and nothing once no write is old enough.
+    """
+    for second in (4, 1, 3, 2, 9):
+        await store.appendMessages(
+            [LoggedMessage(f"CP{second}", at(second), "in", "[2]")] * (second % 4 + 1)
+        )
+    assert await store.pruneMessages(at(5), 2) == 2 + 3  # the writes at 1 s and 2 s
+    assert await store.listMessages("CP1", 10) == []
+    assert await store.listMessages("CP2", 10) == []
+    assert len(await store.listMessages("CP3", 10)) == 4
+    assert await store.pruneMessages(at(5), 2) == 4 + 1
+    assert await store.pruneMessages(at(5), 2) == 0
+    assert len(await store.listMessages("CP9", 10)) == 2
+
+
+@pytest_twisted.ensureDeferred
 async def test_messageLogReadsAsManyWritesAsItNeeds(store):
     """
     The latest frames of a station come from as many writes as it takes,

@@ -65,11 +65,18 @@ def listMessages_txn(chargePointId: str, limit: int) -> Interaction[list[LoggedM
     return newestFirst[:limit][::-1]
 
 
-def pruneMessages_txn(before: datetime) -> Interaction[int]:
-    rows = yield Query(
-        "DELETE FROM message_log_chunks WHERE timestamp < ? RETURNING frame_count",
-        (formatTimestamp(before),),
-    )
+def pruneMessages_txn(before: datetime, limit: int | None) -> Interaction[int]:
+    stamp = formatTimestamp(before)
+    if limit is None:
+        rows = yield Query(
+            "DELETE FROM message_log_chunks WHERE timestamp < ? RETURNING frame_count", (stamp,)
+        )
+    else:
+        rows = yield Query(
+            "DELETE FROM message_log_chunks WHERE id IN (SELECT id FROM message_log_chunks"
+            " WHERE timestamp < ? ORDER BY timestamp LIMIT ?) RETURNING frame_count",
+            (stamp, limit),
+        )
     return sum(count for (count,) in rows)
 
 

@@ -373,8 +373,8 @@ class Store:
     def listMessages(self, chargePointId: str, limit: int) -> Deferred[list[LoggedMessage]]:
         return self._runner.run(listMessages_txn(chargePointId, limit))
 
-    def pruneMessages(self, before: datetime) -> Deferred[int]:
-        return self._runner.run(pruneMessages_txn(before))
+    def pruneMessages(self, before: datetime, limit: int | None = None) -> Deferred[int]:
+        return self._runner.runIdle(pruneMessages_txn(before, limit))
 
     # IClusterStore
 
