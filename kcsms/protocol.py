@@ -24,6 +24,7 @@ __all__ = [
     "SUBPROTOCOL",
     "MAX_CHARGEPOINT_ID_LENGTH",
     "OPEN_HANDSHAKE_TIMEOUT",
+    "CLOSE_HANDSHAKE_TIMEOUT",
     "OcppServerProtocol",
     "OcppServerFactory",
 ]
@@ -42,6 +43,13 @@ MAX_FRAME_SIZE = 1024 * 1024
 #: accepted behind thousands of others were dropped, and their reconnects
 #: fed the storm.
 OPEN_HANDSHAKE_TIMEOUT = 30
+
+#: Seconds a station has to answer our close frame before its connection is
+#: dropped.  Autobahn's timer rounds a timeout's end down to a whole second,
+#: so this gives between 2 and 3 s; Autobahn's own 1 s could end a few
+#: milliseconds after the close was sent and reset the connection before the
+#: station read the close frame (it then saw 1006, not our close code).
+CLOSE_HANDSHAKE_TIMEOUT = 3
 
 
 @implementer(IFrameTransport)
@@ -130,6 +138,7 @@ class OcppServerFactory(WebSocketServerFactory):
         self.setProtocolOptions(
             webStatus=False,
             openHandshakeTimeout=OPEN_HANDSHAKE_TIMEOUT,
+            closeHandshakeTimeout=CLOSE_HANDSHAKE_TIMEOUT,
             utf8validateIncoming=False,
             maxMessagePayloadSize=MAX_FRAME_SIZE,
             maxFramePayloadSize=MAX_FRAME_SIZE,

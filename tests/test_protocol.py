@@ -212,3 +212,24 @@ def test_silentConnectionIsDroppedAfterTheHandshakeTimeout(centralSystem):
         assert not transport.disconnecting
         clock.advance(1)
     assert transport.disconnecting
+
+
+def test_closingHandshakeHasAtLeastTwoSecondsWhateverTheClock(centralSystem):
+    """
+    A station has at least two seconds to answer our close before its
+    connection is dropped, whatever the fraction of the current second.
+    (Autobahn's timer rounds a timeout's end down to a whole second: its
+    default 1 s could end a few milliseconds after the close was sent,
+    resetting the connection before the station's answer and losing the
+    close frame; a station then saw 1006 instead of 1001.)
+    """
+    from kcsms.testing import fakeTxaioClock
+
+    station = centralSystem.connect()
+    centralSystem.reactor.advance(0.99)
+    with fakeTxaioClock(centralSystem.reactor):
+        centralSystem.service.session("CP001").close(1001, "going away")
+        centralSystem.reactor.advance(1.99)
+    assert not station.server.transport.disconnecting
+    station.flush()
+    assert (station.closed, station.closeCode) == (True, 1001)
