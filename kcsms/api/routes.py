@@ -305,7 +305,8 @@ class OperatorApi:
     @route(
         "GET",
         "/idtags/{idTag}",
-        "Show one id tag (case-insensitive).",
+        "Show one id tag (case-insensitive) as the database holds it now; this node's"
+        " stations are answered with that from then on.",
         {200: ("the id tag", "IdTag"), 404: ("no such id tag", "Error")},
     )
     async def getIdTag(self, request: Request, idTag: str) -> tuple[int, Any]:

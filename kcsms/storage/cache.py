@@ -47,11 +47,12 @@ class IdTagCache:
         @return: C{(True, tag)} when C{idTag} is known here (C{tag} is
             L{None} when there is no such id tag), else C{(False, None)}.
         """
-        entry = self._entries.get(idTag.lower())
+        key = idTag.lower()
+        entry = self._entries.get(key)
         if entry is None:
             return False, None
         if self._clock.seconds() - entry[0] >= self._seconds:
-            del self._entries[idTag.lower()]
+            del self._entries[key]
             return False, None
         return True, entry[1]
 
