@@ -3,6 +3,7 @@ Tests for L{kcsms.storage}: one store suite run against every engine (the
 C{database} fixture), then opening, migrating and the SQL layer.
 """
 
+import os
 import sqlite3
 from contextlib import closing
 from dataclasses import replace
@@ -36,6 +37,7 @@ from kcsms.storage.messages import listMessages_txn
 from kcsms.storage.postgresql import POSTGRESQL
 from kcsms.storage.sql import (
     Dialect,
+    Query,
     appliedVersions_txn,
     migrate,
     schemaScripts,
@@ -1483,6 +1485,141 @@ async def test_firmwareImagesDiagnosticsFilesAndRollouts(store):
     assert await store.getFirmwareRollout(rollout.rolloutId) == rollout
     assert await store.listFirmwareRollouts() == [rollout]
     assert await store.getFirmwareRollout(rollout.rolloutId + 1) is None
+
+
+def _sqliteRunner(tmp_path, reactor):
+    """
+    @return: a L{SQLiteRunner} on a new database file with the schema and a
+        table C{t} of text values, and the file's path.
+    """
+    from kcsms.storage.sqlite import SQLiteRunner, migrateFile
+
+    path = str(tmp_path / "kcsms.sqlite")
+    migrateFile(path)
+    with closing(sqlite3.connect(path, isolation_level=None)) as connection:
+        connection.execute("CREATE TABLE t (value TEXT NOT NULL)")
+    return SQLiteRunner(path, reactor), path
+
+
+def insert_txn(value):
+    yield Query("INSERT INTO t (value) VALUES (?)", (value,))
+
+
+def values_txn():
+    rows = yield Query("SELECT value FROM t ORDER BY rowid")
+    return [value for (value,) in rows]
+
+
+def committedValues(path):
+    """
+    @return: the values of C{t} committed in the file, read on a new connection.
+    """
+    with closing(sqlite3.connect(path)) as connection:
+        return [value for (value,) in connection.execute("SELECT value FROM t ORDER BY rowid")]
+
+
+def test_sqliteRunnerCommitsEachReactorTurnOnce(tmp_path):
+    """
+    The interactions given during one turn of the reactor run at its end, in
+    the reactor thread, as one transaction; one that fails is rolled back
+    alone, and every Deferred fires after the commit.
+    """
+    clock = MemoryReactorClock()
+    runner, path = _sqliteRunner(tmp_path, clock)
+    seenByOthers = []
+
+    def insertThenLook_txn(value):
+        yield from insert_txn(value)
+        # Another connection does not see what this transaction wrote yet.
+        seenByOthers.append(committedValues(path))
+
+    def fail_txn():
+        yield from insert_txn("never")
+        raise ValueError("no")
+
+    answers = []
+    runner.run(insert_txn("a")).addCallback(lambda _: answers.append(committedValues(path)))
+    failed = runner.run(fail_txn())
+    runner.run(insertThenLook_txn("b"))
+    assert answers == [] and committedValues(path) == []
+
+    clock.advance(0)
+    assert seenByOthers == [[]]
+    assert answers == [["a", "b"]]
+    assert isinstance(failed.result.value, ValueError)
+    failed.addErrback(lambda _: None)
+    assert committedValues(path) == ["a", "b"]
+
+    runner.run(insert_txn("c"))
+    clock.advance(0)
+    assert committedValues(path) == ["a", "b", "c"]
+    runner.close()
+
+
+def test_sqliteRunnerClosingRunsWhatWaits(tmp_path):
+    """
+    Closing commits the interactions still waiting for the turn's end, then
+    closes the database.
+    """
+    clock = MemoryReactorClock()
+    runner, path = _sqliteRunner(tmp_path, clock)
+    answered = []
+    runner.run(insert_txn("a")).addCallback(answered.append)
+    runner.runIdle(insert_txn("log")).addCallback(answered.append)
+    closed = runner.close()
+    assert answered == [None, None]
+    assert closed.called
+    assert committedValues(path) == ["a", "log"]
+    assert clock.getDelayedCalls() == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_sqliteRunnerReadsInItsThreadWhatWasGivenBefore(tmp_path):
+    """
+    A read runs on a connection of its own in the database thread, after the
+    commit of the writes given before it; that connection cannot write.
+    """
+    from twisted.internet import reactor
+
+    runner, path = _sqliteRunner(tmp_path, reactor)
+    try:
+        written = runner.run(insert_txn("a"))
+        read = runner.read(values_txn())
+        assert await read == ["a"]
+        assert written.called
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await runner.read(insert_txn("b"))
+        assert await runner.run(values_txn()) == ["a"]
+    finally:
+        await runner.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_sqliteRunnerReusesTheLogWhileWritesGoOn(tmp_path):
+    """
+    The write-ahead log is checkpointed from the database thread, and it is
+    reused (so does not grow) even while the writes never pause.
+    """
+    from twisted.internet import reactor
+    from twisted.internet.task import LoopingCall, deferLater
+
+    from kcsms.storage.sqlite import RESTART_FRAMES
+
+    runner, path = _sqliteRunner(tmp_path, reactor)
+    page = "x" * 3000
+    writing = LoopingCall(lambda: [runner.run(insert_txn(page)) for _ in range(4)])
+    writing.start(0.002)
+    try:
+        await deferLater(reactor, 3.0, lambda: None)
+    finally:
+        writing.stop()
+    logSize = os.path.getsize(path + "-wal")
+    written = len(await runner.run(values_txn()))
+    await runner.close()
+    # Each row takes a frame at least: far more frames were written than the
+    # log held at any time.
+    assert written > 3 * RESTART_FRAMES
+    assert logSize < 2 * RESTART_FRAMES * 4200
 
 
 def test_idleWorkRunsWhenNothingElseWaits():

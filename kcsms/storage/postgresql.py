@@ -427,6 +427,8 @@ class PostgresRunner:
     def runIdle(self, interaction: Interaction[T]) -> Deferred[T]:
         return self._batches.runIdle(interaction)
 
+    read = run
+
     def close(self) -> Deferred[None]:
         return self._batches.close()
 

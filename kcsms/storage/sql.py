@@ -35,6 +35,7 @@ __all__ = [
     "BlockingRunner",
     "GroupCommitRunner",
     "BatchTransaction",
+    "deliver",
     "transactBatch",
     "schemaScripts",
     "appliedVersions_txn",
@@ -172,6 +173,13 @@ class Runner(Protocol):
         put after the interactions given to L{run}.
         """
 
+    def read(self, interaction: Interaction[T]) -> Deferred[T]:
+        """
+        As L{run}, for an interaction that only reads and may read many
+        rows (the operator's lists): an engine may run it away from its
+        writes.  It sees every interaction given before it.
+        """
+
     def close(self) -> Deferred[None]:
         """
         Close the database once every pending interaction has run.
@@ -191,7 +199,7 @@ class BlockingRunner:
     def run(self, interaction: Interaction[T]) -> Deferred[T]:
         return maybeDeferred(transact, self._connection, self._dialect, interaction)
 
-    runIdle = run
+    runIdle = read = run
 
     def close(self) -> Deferred[None]:
         self._connection.close()
@@ -231,6 +239,24 @@ def transactBatch(
     finally:
         cursor.close()
     return results
+
+
+def deliver(outcome: list[tuple[bool, Any]] | Failure, waiting: Sequence[Deferred[Any]]) -> None:
+    """
+    Fire the Deferreds of a batch's interactions.
+
+    @param outcome: what L{transactBatch} returned, or the failure of the
+        whole transaction.
+    """
+    if isinstance(outcome, Failure):
+        for d in waiting:
+            d.errback(outcome)
+        return
+    for d, (succeeded, value) in zip(waiting, outcome, strict=True):
+        if succeeded:
+            d.callback(value)
+        else:
+            d.errback(value)
 
 
 #: Batches that may run while idle work waits, before it gets one.
@@ -306,17 +332,11 @@ class GroupCommitRunner:
             for d in drained:
                 d.callback(None)
 
+    read = run
+
     def _finished(self, outcome: Any, waiting: list[Deferred[Any]]) -> None:
         self._running -= 1
-        if isinstance(outcome, Failure):
-            for d in waiting:
-                d.errback(outcome)
-        else:
-            for d, (succeeded, value) in zip(waiting, outcome, strict=True):
-                if succeeded:
-                    d.callback(value)
-                else:
-                    d.errback(value)
+        deliver(outcome, waiting)
         self._runWaiting()
 
     def close(self) -> Deferred[None]:

@@ -1,7 +1,9 @@
 """
 The store: every L{kcsms.interfaces.IStore} method as one interaction (a
 C{_txn} generator of L{kcsms.storage.sql.Query}s), run as one database
-transaction by whichever L{kcsms.storage.sql.Runner} the engine provides.
+transaction by whichever L{kcsms.storage.sql.Runner} the engine provides;
+the lists an operator asks for, which may be long, as reads
+(L{kcsms.storage.sql.Runner.read}).
 
 Rows become the value objects of L{kcsms.model}; times are stored as text in
 L{kcsms.timestamps.formatTimestamp}'s format, so that they sort as text.
@@ -160,7 +162,7 @@ class Store:
         return self._runner.run(getChargePoint_txn(chargePointId))
 
     def listChargePoints(self) -> Deferred[list[ChargePoint]]:
-        return self._runner.run(listChargePoints_txn())
+        return self._runner.read(listChargePoints_txn())
 
     def setRegistration(self, chargePointId: str, registration: str) -> Deferred[bool]:
         return self._runner.run(setRegistration_txn(chargePointId, registration))
@@ -208,7 +210,7 @@ class Store:
         self._idTags.forget(idTag)
 
     def listIdTags(self) -> Deferred[list[IdTag]]:
-        return self._runner.run(listIdTags_txn())
+        return self._runner.read(listIdTags_txn())
 
     def putIdTag(self, idTag: IdTag) -> Deferred[bool]:
         self.forgetIdTag(idTag.idTag)
@@ -336,13 +338,13 @@ class Store:
     def listTransactions(
         self, chargePointId: str | None = None, active: bool | None = None
     ) -> Deferred[list[Transaction]]:
-        return self._runner.run(listTransactions_txn(chargePointId, active))
+        return self._runner.read(listTransactions_txn(chargePointId, active))
 
     def getMeterValues(self, transactionId: int) -> Deferred[list[MeterValue]]:
-        return self._runner.run(getMeterValues_txn(transactionId))
+        return self._runner.read(getMeterValues_txn(transactionId))
 
     def listUnmatchedStops(self, chargePointId: str) -> Deferred[list[UnmatchedStop]]:
-        return self._runner.run(listUnmatchedStops_txn(chargePointId))
+        return self._runner.read(listUnmatchedStops_txn(chargePointId))
 
     # IStatusStore
 
@@ -355,7 +357,7 @@ class Store:
     def getStatusHistory(
         self, chargePointId: str, connectorId: int | None = None
     ) -> Deferred[list[ConnectorStatus]]:
-        return self._runner.run(getStatusHistory_txn(chargePointId, connectorId))
+        return self._runner.read(getStatusHistory_txn(chargePointId, connectorId))
 
     # ICallStore
 
@@ -363,7 +365,7 @@ class Store:
         return self._runner.run(recordCall_txn(call))
 
     def listCalls(self, chargePointId: str) -> Deferred[list[CallRecord]]:
-        return self._runner.run(listCalls_txn(chargePointId))
+        return self._runner.read(listCalls_txn(chargePointId))
 
     # IMessageLogStore
 
@@ -371,7 +373,7 @@ class Store:
         return self._runner.runIdle(appendMessages_txn(messages))
 
     def listMessages(self, chargePointId: str, limit: int) -> Deferred[list[LoggedMessage]]:
-        return self._runner.run(listMessages_txn(chargePointId, limit))
+        return self._runner.read(listMessages_txn(chargePointId, limit))
 
     def pruneMessages(self, before: datetime, limit: int | None = None) -> Deferred[int]:
         return self._runner.runIdle(pruneMessages_txn(before, limit))
@@ -414,10 +416,10 @@ class Store:
         return self._runner.run(putLocalList_txn(name, entries, at))
 
     def getLocalList(self, name: str) -> Deferred[dict[str, Any] | None]:
-        return self._runner.run(getLocalList_txn(name))
+        return self._runner.read(getLocalList_txn(name))
 
     def listLocalLists(self) -> Deferred[list[str]]:
-        return self._runner.run(listLocalLists_txn())
+        return self._runner.read(listLocalLists_txn())
 
     def deleteLocalList(self, name: str) -> Deferred[bool]:
         return self._runner.run(deleteLocalList_txn(name))
@@ -429,7 +431,7 @@ class Store:
         return self._runner.run(getAssignment_txn(chargePointId))
 
     def listMembers(self, name: str) -> Deferred[list[str]]:
-        return self._runner.run(listMembers_txn(name))
+        return self._runner.read(listMembers_txn(name))
 
     def getInstalledLocalList(self, chargePointId: str) -> Deferred[InstalledLocalList]:
         return self._runner.run(getInstalledLocalList_txn(chargePointId))
@@ -476,7 +478,7 @@ class Store:
     def listReservations(
         self, chargePointId: str | None = None, active: bool | None = None
     ) -> Deferred[list[Reservation]]:
-        return self._runner.run(listReservations_txn(chargePointId, active))
+        return self._runner.read(listReservations_txn(chargePointId, active))
 
     # ISecurityStore
 
@@ -499,13 +501,13 @@ class Store:
         return self._runner.run(revokeApiToken_txn(name, at))
 
     def listApiTokens(self) -> Deferred[list[ApiToken]]:
-        return self._runner.run(listApiTokens_txn())
+        return self._runner.read(listApiTokens_txn())
 
     def recordAudit(self, entry: AuditEntry) -> Deferred[None]:
         return self._runner.run(recordAudit_txn(entry))
 
     def listAudit(self, limit: int) -> Deferred[list[AuditEntry]]:
-        return self._runner.run(listAudit_txn(limit))
+        return self._runner.read(listAudit_txn(limit))
 
     # IFirmwareStore
 
@@ -557,7 +559,7 @@ class Store:
         kind: str | None = None,
         rolloutId: int | None = None,
     ) -> Deferred[list[FirmwareJob]]:
-        return self._runner.run(listFirmwareJobs_txn(chargePointId, kind, rolloutId))
+        return self._runner.read(listFirmwareJobs_txn(chargePointId, kind, rolloutId))
 
     def timeOutFirmwareJobs(self, now: datetime) -> Deferred[list[FirmwareJob]]:
         return self._runner.run(timeOutFirmwareJobs_txn(now))
@@ -570,13 +572,13 @@ class Store:
         return d.addCallback(lambda images: images[0] if images else None)
 
     def listFirmwareImages(self) -> Deferred[list[FirmwareImage]]:
-        return self._runner.run(_firmwareImages_txn("", ()))
+        return self._runner.read(_firmwareImages_txn("", ()))
 
     def recordDiagnosticsFile(self, file: DiagnosticsFile) -> Deferred[None]:
         return self._runner.run(recordDiagnosticsFile_txn(file))
 
     def listDiagnosticsFiles(self, chargePointId: str) -> Deferred[list[DiagnosticsFile]]:
-        return self._runner.run(listDiagnosticsFiles_txn(chargePointId))
+        return self._runner.read(listDiagnosticsFiles_txn(chargePointId))
 
     def createFirmwareRollout(
         self, request: dict[str, Any], stations: Sequence[str], pace: float, at: datetime
@@ -588,7 +590,7 @@ class Store:
         return d.addCallback(lambda rollouts: rollouts[0] if rollouts else None)
 
     def listFirmwareRollouts(self) -> Deferred[list[FirmwareRollout]]:
-        return self._runner.run(listFirmwareRollouts_txn(None))
+        return self._runner.read(listFirmwareRollouts_txn(None))
 
     # IChargingProfileStore
 
@@ -620,7 +622,7 @@ class Store:
     def listChargingProfiles(
         self, chargePointId: str, connectorId: int | None = None
     ) -> Deferred[list[InstalledChargingProfile]]:
-        return self._runner.run(listChargingProfiles_txn(chargePointId, connectorId))
+        return self._runner.read(listChargingProfiles_txn(chargePointId, connectorId))
 
     def close(self) -> Deferred[None]:
         return self._runner.close()
