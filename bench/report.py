@@ -272,6 +272,15 @@ def markdown(suite: dict[str, Any]) -> str:
                     f"| {action} | {summary['count']:,} | {_ms(summary, 'p50')} "
                     f"| {_ms(summary, 'p95')} | {_ms(summary, 'p99')} | {_ms(summary, 'max')} |"
                 )
+        sendLag = load.get("sendLag", {})
+        if sendLag.get("count"):
+            lines += [
+                "",
+                f"Client send lag, {result['name']} (how late the clients sent their CALLs "
+                f"against the offered schedule; part of every latency above): "
+                f"p50 {_ms(sendLag, 'p50')} ms, p95 {_ms(sendLag, 'p95')} ms, "
+                f"p99 {_ms(sendLag, 'p99')} ms, max {_ms(sendLag, 'max')} ms.",
+            ]
         if result.get("database"):
             database = result["database"]
             lines += [

@@ -102,3 +102,20 @@ def test_stormThatDidNotBootIsAMiss():
     assert verdict["passed"] is False
     assert verdict["measured"] == "- s, 0 booted, 1000 refused/failed"
     assert markdown(suite([storm])).splitlines()[4].endswith("| 80 (80) | - |")
+
+
+def test_clientSendLagIsReportedForAnOfferedRate():
+    """
+    At an offered rate, how late the clients sent their CALLs is reported,
+    so that a reader can tell the client's delays from the server's; a
+    closed loop (no schedule) reports none.
+    """
+    atRate = heartbeatResult("heartbeat", "kcsms", 90.0)
+    atRate["load"]["sendLag"] = {"count": 10, "p50": 0.5, "p95": 1.25, "p99": 4.0, "max": 9.5}
+    closed = heartbeatResult("heartbeat", "kcsms", 90.0)
+    closed["load"]["sendLag"] = {"count": 0}
+    assert (
+        "Client send lag, heartbeat (how late the clients sent their CALLs against the offered "
+        "schedule; part of every latency above): p50 0.5 ms, p95 1.2 ms, p99 4.0 ms, max 9.5 ms."
+    ) in markdown(suite([atRate]))
+    assert "Client send lag" not in markdown(suite([closed]))
