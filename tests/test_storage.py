@@ -260,6 +260,27 @@ async def test_recordSeenUpdatesOnlyRegisteredChargePoints(store):
 
 
 @pytest_twisted.ensureDeferred
+async def test_recordSeenWritesManyStationsInPieces(store, monkeypatch):
+    """
+    The last-seen times of many stations are written a piece at a time,
+    every station's; a piece that fails fails the whole with its own error.
+    """
+    from kcsms.storage import store as storeModule
+
+    monkeypatch.setattr(storeModule, "SEEN_PIECE", 2)
+    stations = [f"CP{n}" for n in range(5)]
+    for n, station in enumerate(stations):
+        await store.recordBootNotification(station, BOOT, at(n), "Accepted")
+    assert (
+        await store.recordSeen({station: at(100 + n) for n, station in enumerate(stations)}) is None
+    )
+    for n, station in enumerate(stations):
+        assert (await store.getChargePoint(station)).lastSeen == at(100 + n)
+    with pytest.raises(AttributeError):
+        await store.recordSeen({"CP1": at(200), "CP2": at(201), "CP3": "not a time"})
+
+
+@pytest_twisted.ensureDeferred
 async def test_timestampsComeBackAwareUtcWithMilliseconds(store):
     """
     Times come back as aware UTC datetimes, to the millisecond.
@@ -1571,6 +1592,35 @@ def test_sqliteRunnerClosingRunsWhatWaits(tmp_path):
     assert closed.called
     assert committedValues(path) == ["a", "log"]
     assert clock.getDelayedCalls() == []
+
+
+def test_sqliteRunnerWaitsLittleForAnotherProcessesWrite(tmp_path):
+    """
+    While another process holds the database's write lock, a write waits
+    L{WRITER_BUSY_TIMEOUT} at most in the reactor thread, then fails; once
+    the lock is free writes succeed again.
+    """
+    import time
+
+    from kcsms.storage.sqlite import WRITER_BUSY_TIMEOUT
+
+    clock = MemoryReactorClock()
+    runner, path = _sqliteRunner(tmp_path, clock)
+    with closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        failed = runner.run(insert_txn("a"))
+        started = time.monotonic()
+        clock.advance(0)
+        waited = time.monotonic() - started
+        other.execute("ROLLBACK")
+    assert WRITER_BUSY_TIMEOUT / 1000 <= waited < 2 * WRITER_BUSY_TIMEOUT / 1000 + 0.5
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        failed.result.raiseException()
+    failed.addErrback(lambda _: None)
+    runner.run(insert_txn("b"))
+    clock.advance(0)
+    assert committedValues(path) == ["b"]
+    runner.close()
 
 
 @pytest_twisted.ensureDeferred

@@ -55,6 +55,11 @@ SQLITE_READ = replace(SQLITE, begin="BEGIN DEFERRED")
 #: Milliseconds a statement waits for another process's lock.
 BUSY_TIMEOUT = 5000
 
+#: Milliseconds the writer of L{SQLiteRunner} waits for another process's
+#: lock: it waits in the reactor thread, where every station waits with it,
+#: so a write that another process holds up longer fails (InternalError).
+WRITER_BUSY_TIMEOUT = 250
+
 #: Seconds from a commit to the checkpoint, in the database thread, that
 #: copies it from the write-ahead log into the database file.
 CHECKPOINT_DELAY = 0.25
@@ -66,6 +71,7 @@ RESTART_FRAMES = 1000
 
 
 def _configure(connection: sqlite3.Connection, *pragmas: str) -> None:
+    # Later pragmas override earlier ones.
     for pragma in (
         "journal_mode=WAL",
         "synchronous=NORMAL",
@@ -158,7 +164,7 @@ class SQLiteRunner:
     def __init__(self, path: str, reactor: Any) -> None:
         self._reactor = reactor
         self._writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        _configure(self._writer, "wal_autocheckpoint=0")
+        _configure(self._writer, "wal_autocheckpoint=0", f"busy_timeout={WRITER_BUSY_TIMEOUT}")
         self._pool = ConnectionPool(
             "sqlite3",
             path,
