@@ -1508,6 +1508,33 @@ async def test_firmwareImagesDiagnosticsFilesAndRollouts(store):
     assert await store.getFirmwareRollout(rollout.rolloutId + 1) is None
 
 
+def test_groupCommitBatchesThatFailAtOnceDoNotRecurse():
+    """
+    When the database goes down under load, the batches waiting fail at once
+    one after another without deepening the stack, however many wait; each
+    interaction gets the failure and the runner still closes.
+    """
+    from twisted.internet.defer import fail
+
+    from kcsms.storage.sql import GroupCommitRunner
+
+    running = Deferred()
+    batches = iter([running])
+
+    def runBatch(interactions):
+        return next(batches, None) or fail(ConnectionError("database down"))
+
+    closed = []
+    runner = GroupCommitRunner(runBatch, lambda: closed.append(True), maxBatch=1)
+    failures = []
+    for n in range(5000):
+        runner.run(f"i{n}").addErrback(lambda f: failures.append(f.type))
+    running.errback(ConnectionError("database down"))
+    assert failures == [ConnectionError] * 5000
+    runner.close()
+    assert closed == [True]
+
+
 def _sqliteRunner(tmp_path, reactor):
     """
     @return: a L{SQLiteRunner} on a new database file with the schema and a

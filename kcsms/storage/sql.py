@@ -298,6 +298,7 @@ class GroupCommitRunner:
         self._waitingIdle: deque[tuple[Interaction[Any], Deferred[Any]]] = deque()
         self._batchesSinceIdle = 0
         self._running = 0
+        self._starting = False
         # Deferreds of close(), fired once nothing waits or runs.
         self._drained: list[Deferred[None]] = []
 
@@ -313,7 +314,25 @@ class GroupCommitRunner:
         self._runWaiting()
         return d
 
+    read = run
+
     def _runWaiting(self) -> None:
+        # A batch may end at once (failing on a database that is down), and
+        # its end calls back here: the loop below goes on instead, so that
+        # thousands of waiting interactions do not deepen the stack.
+        if self._starting:
+            return
+        self._starting = True
+        try:
+            self._startBatches()
+        finally:
+            self._starting = False
+        if not self._waiting and not self._waitingIdle and not self._running:
+            drained, self._drained = self._drained, []
+            for d in drained:
+                d.callback(None)
+
+    def _startBatches(self) -> None:
         while self._running < self._concurrency:
             if self._waitingIdle and (not self._waiting or self._batchesSinceIdle >= IDLE_EVERY):
                 batch = [self._waitingIdle.popleft()]
@@ -327,12 +346,6 @@ class GroupCommitRunner:
             self._running += 1
             done = maybeDeferred(self._runBatch, [interaction for interaction, _ in batch])
             done.addBoth(self._finished, [d for _, d in batch])
-        if not self._waiting and not self._waitingIdle and not self._running:
-            drained, self._drained = self._drained, []
-            for d in drained:
-                d.callback(None)
-
-    read = run
 
     def _finished(self, outcome: Any, waiting: list[Deferred[Any]]) -> None:
         self._running -= 1
