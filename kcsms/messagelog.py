@@ -9,8 +9,9 @@ store keeps each write as one chunk per station; a batch is written
 L{STATIONS_PER_WRITE} stations at a time, one write after another, as the
 database's idle work, so that the writes of the stations' own messages
 never wait long behind it (with SQLite, which writes in the reactor thread,
-neither do the stations' answers).  Frames are stamped to the millisecond.  Old frames are pruned at
-start and every hour, L{PRUNE_PIECE} chunks at a time, also as idle work.
+neither do the stations' answers).  Frames are stamped to the millisecond.
+Old frames are pruned at start and every hour, L{PRUNE_PIECE} chunks at a
+time, also as idle work.
 """
 
 from collections import deque

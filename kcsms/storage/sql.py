@@ -36,6 +36,7 @@ __all__ = [
     "GroupCommitRunner",
     "BatchTransaction",
     "deliver",
+    "idleDue",
     "transactBatch",
     "schemaScripts",
     "appliedVersions_txn",
@@ -262,6 +263,15 @@ def deliver(outcome: list[tuple[bool, Any]] | Failure, waiting: Sequence[Deferre
 #: Batches that may run while idle work waits, before it gets one.
 IDLE_EVERY = 8
 
+
+def idleDue(othersWaiting: bool, batchesSinceIdle: int) -> bool:
+    """
+    @return: whether waiting idle work goes next: when nothing else waits,
+        or after L{IDLE_EVERY} batches while something always does.
+    """
+    return not othersWaiting or batchesSinceIdle >= IDLE_EVERY
+
+
 #: Runs interactions in one transaction: per interaction C{(True, result)}
 #: or C{(False, Failure)}; fails as a whole when the transaction does.
 BatchTransaction = Callable[[list[Interaction[Any]]], Deferred[list[tuple[bool, Any]]]]
@@ -334,7 +344,7 @@ class GroupCommitRunner:
 
     def _startBatches(self) -> None:
         while self._running < self._concurrency:
-            if self._waitingIdle and (not self._waiting or self._batchesSinceIdle >= IDLE_EVERY):
+            if self._waitingIdle and idleDue(bool(self._waiting), self._batchesSinceIdle):
                 batch = [self._waitingIdle.popleft()]
                 self._batchesSinceIdle = 0
             elif self._waiting:

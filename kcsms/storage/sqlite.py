@@ -21,12 +21,12 @@ from twisted.python.failure import Failure
 
 from kcsms.storage.cache import IdTagCache
 from kcsms.storage.sql import (
-    IDLE_EVERY,
     BlockingRunner,
     Dialect,
     Interaction,
     StorageError,
     deliver,
+    idleDue,
     migrate,
     transact,
     transactBatch,
@@ -36,6 +36,9 @@ from kcsms.storage.store import Store
 __all__ = ["SQLITE", "openMemory", "migrateFile", "SQLiteRunner", "openFile"]
 
 T = TypeVar("T")
+
+#: An interaction given to L{SQLiteRunner}, and the Deferred of its result.
+_Given = tuple[Interaction[Any], Deferred[Any]]
 
 #: SQLite's dialect.  Connections are in autocommit mode (C{isolation_level}
 #: L{None}) so that every transaction, DDL included, is begun explicitly; and
@@ -143,7 +146,8 @@ class SQLiteRunner:
     the reactor run at its end as one transaction (group commit), each in a
     savepoint of its own, and their Deferreds fire once it is committed.
     Idle work runs alone in a turn when nothing else waits, or with the
-    others after every L{IDLE_EVERY} turns while something always does.
+    others after every L{kcsms.storage.sql.IDLE_EVERY} turns while something
+    always does.
 
     A commit in WAL mode with C{synchronous=NORMAL} appends to the log and
     does not wait for the disk, so running it in the reactor thread costs
@@ -175,9 +179,9 @@ class SQLiteRunner:
             cp_reactor=reactor,
             cp_openfun=_configureReader,
         )
-        self._waiting: list[tuple[Interaction[Any], Deferred[Any]]] = []
-        self._waitingIdle: deque[tuple[Interaction[Any], Deferred[Any]]] = deque()
-        self._reads: list[tuple[Interaction[Any], Deferred[Any]]] = []
+        self._waiting: list[_Given] = []
+        self._waitingIdle: deque[_Given] = deque()
+        self._reads: list[_Given] = []
         self._turnsSinceIdle = 0
         self._commitCall: IDelayedCall | None = None
         self._checkpointCall: IDelayedCall | None = None
@@ -194,7 +198,9 @@ class SQLiteRunner:
         # Started after this turn's commit, so that it sees what was given before it.
         return self._give(self._reads, interaction)
 
-    def _give(self, queue: Any, interaction: Interaction[T]) -> Deferred[T]:
+    def _give(
+        self, queue: list[_Given] | deque[_Given], interaction: Interaction[T]
+    ) -> Deferred[T]:
         d: Deferred[T] = Deferred()
         queue.append((interaction, d))
         if self._commitCall is None:
@@ -204,7 +210,7 @@ class SQLiteRunner:
     def _commit(self) -> None:
         self._commitCall = None
         batch, self._waiting = self._waiting, []
-        if self._waitingIdle and (not batch or self._turnsSinceIdle >= IDLE_EVERY):
+        if self._waitingIdle and idleDue(bool(batch), self._turnsSinceIdle):
             batch.append(self._waitingIdle.popleft())
             self._turnsSinceIdle = 0
         else:

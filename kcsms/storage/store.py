@@ -183,11 +183,9 @@ class Store:
     def recordSeen(self, seen: Mapping[str, datetime]) -> Deferred[None]:
         # Idle work, in pieces: nobody waits for it, and the times of ten
         # thousand stations took SQLite 40 ms, which it spends in the reactor thread.
-        stations = sorted(seen)
+        stations = list(seen.items())
         pieces = [
-            self._runner.runIdle(
-                recordSeen_txn({station: seen[station] for station in stations[i : i + SEEN_PIECE]})
-            )
+            self._runner.runIdle(recordSeen_txn(dict(stations[i : i + SEEN_PIECE])))
             for i in range(0, len(stations), SEEN_PIECE)
         ]
         d = gatherResults(pieces, consumeErrors=True)
