@@ -14,7 +14,7 @@ from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
 from kcsms.storage import StorageError, migrateDatabase, openStore
-from kcsms.storage.postgresql import PostgresRunner
+from kcsms.storage.postgresql import PostgresRunner, _Connection
 from kcsms.storage.sql import Query, schemaScripts
 from tests.conftest import POSTGRES_URL
 from tests.test_storage import at
@@ -206,5 +206,126 @@ async def test_batchFailuresAreEachInteractionsOwn(postgresUrl):
             "UniqueViolation",
         ]
         assert await runner.run(keys_txn()) == [1, 3, 4, 100]
+    finally:
+        await runner.close()
+
+
+def keysTable(url, keys=()):
+    setup = psycopg2.connect(url)
+    with setup, setup.cursor() as cursor:
+        cursor.execute("CREATE TABLE keys (k INTEGER PRIMARY KEY)")
+        cursor.executemany("INSERT INTO keys (k) VALUES (%s)", [(k,) for k in keys])
+    setup.close()
+
+
+def oneBatch(runner, interactions):
+    """
+    Run C{interactions} as one batch on C{runner} (of one connection): an
+    interaction first holds the connection while they wait.
+
+    @return: the Deferred of each.
+    """
+    runner.run(keys_txn())
+    return [runner.run(interaction) for interaction in interactions]
+
+
+def countThenInsert_txn(key):
+    [(count,)] = yield Query("SELECT count(*) FROM keys")
+    yield Query("INSERT INTO keys (k) VALUES (?)", (key,))
+    return count
+
+
+def find_txn(key):
+    rows = yield Query("SELECT k FROM keys WHERE k = ?", (key,))
+    return [k for (k,) in rows]
+
+
+def findThenDelete_txn(key):
+    rows = yield Query("SELECT k FROM keys WHERE k = ?", (key,))
+    yield Query("DELETE FROM keys WHERE k = ?", (key,))
+    return len(rows)
+
+
+def insertThenFind_txn(key):
+    yield Query("INSERT INTO keys (k) VALUES (?)", (key,))
+    return (yield from find_txn(key))
+
+
+def descending_txn():
+    rows = yield Query(
+        "SELECT k, 'key ' || k, NULL, (k / 2.0)::float8, k::bigint * 1000000000000"
+        " FROM keys ORDER BY k DESC"
+    )
+    return rows
+
+
+@pytest_twisted.ensureDeferred
+async def test_batchRunsAsIfOneAfterAnother(postgresUrl, monkeypatch):
+    """
+    The statements of a batch's interactions go to the server together, but
+    the outcome is that of running them one after the other: an
+    interaction sees what those before it did after their first query, and
+    a statement that fails only because it ran early is run again.  Rows
+    come back whole, in order, and as their own query gives them.
+    """
+    keysTable(postgresUrl, range(1, 201))
+    runner = PostgresRunner(reactor, postgresUrl, 1)
+    try:
+        alone = await runner.run(descending_txn())
+        batch = oneBatch(
+            runner,
+            [
+                countThenInsert_txn(1000),  # goes on after its rows...
+                find_txn(1000),  # ...so this sees its INSERT
+                insert_txn(500),  # ran early too: undone, run again
+                findThenDelete_txn(5),
+                insertThenFind_txn(5),  # fails if run before the DELETE
+                descending_txn(),
+                find_txn(5),
+            ],
+        )
+        together = await outcomes(batch)
+        assert together[:5] == [200, [1000], 500, 1, [5]]
+        assert together[5][:2] == [
+            (1000, "key 1000", None, 500.0, 10**15),
+            (500, "key 500", None, 250.0, 5 * 10**14),
+        ]
+        assert together[5][2:] == alone
+        assert together[6] == [5]
+    finally:
+        await runner.close()
+
+
+def insertReturning_txn(key):
+    [(inserted,)] = yield Query("INSERT INTO keys (k) VALUES (?) RETURNING k", (key,))
+    return inserted
+
+
+@pytest_twisted.ensureDeferred
+async def test_batchOfOneQueryEachIsTwoRoundTrips(postgresUrl, monkeypatch):
+    """
+    A batch whose interactions each need one query's rows, and write the
+    rest, costs two round trips: the statements with every interaction's
+    rows, then the commit.
+    """
+    keysTable(postgresUrl)
+    runner = PostgresRunner(reactor, postgresUrl, 1)
+    sent = []
+    execute = _Connection.execute
+    monkeypatch.setattr(
+        _Connection,
+        "execute",
+        lambda self, sql, params=None: sent.append(sql) or execute(self, sql, params),
+    )
+    try:
+        await runner.run(keys_txn())
+        sent.clear()
+        batch = oneBatch(
+            runner, [insertReturning_txn(k) if k % 3 else insert_txn(k) for k in range(1, 31)]
+        )
+        assert await outcomes(batch) == list(range(1, 31))
+        assert len(sent) == 2 + 2  # the first interaction alone, then the batch
+        assert sent[-1].endswith(b"COMMIT")
+        assert await runner.run(keys_txn()) == list(range(1, 31))
     finally:
         await runner.close()

@@ -34,7 +34,7 @@ from kcsms.model import (
 )
 from kcsms.storage import StorageError, openStore
 from kcsms.storage.messages import listMessages_txn
-from kcsms.storage.postgresql import POSTGRESQL
+from kcsms.storage.postgresql import POSTGRESQL, PostgresRunner, migratePostgres
 from kcsms.storage.sql import (
     Dialect,
     Query,
@@ -45,6 +45,7 @@ from kcsms.storage.sql import (
     upgrade_txn,
 )
 from kcsms.storage.sqlite import SQLITE
+from kcsms.storage.store import Store
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 BOOT = BootInfo(chargePointVendor="Acme", chargePointModel="One")
@@ -87,26 +88,66 @@ async def start(store, chargePointId="CP1", connectorId=1, meterStart=0, seconds
     )
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql", "postgresql-batched"])
 def database(request, tmp_path):
     """
-    The C{[storage] database} of each engine under test.
+    The C{[storage] database} of each engine under test; C{postgresql-batched}
+    is PostgreSQL with every interaction sharing its batch (see L{store}).
     """
-    if request.param == "postgresql":
+    if request.param.startswith("postgresql"):
         return request.getfixturevalue("postgresUrl")
     return {"memory": "memory:", "sqlite": f"sqlite:{tmp_path / 'var' / 'kcsms.sqlite'}"}[
         request.param
     ]
 
 
+def select_txn():
+    rows = yield Query("SELECT 1")
+    return rows
+
+
+class Accompanied:
+    """
+    A runner on which every interaction shares its batch with another, as
+    under load: on one connection, an interaction given first runs alone,
+    and those given meanwhile run together once it is done (with
+    PostgreSQL: savepoints, several queries' rows in one answer).
+    """
+
+    def __init__(self, runner):
+        self._runner = runner
+
+    def _accompanied(self, run, interaction):
+        self._runner.run(select_txn())
+        d = run(interaction)
+        self._runner.run(select_txn())
+        return d
+
+    def run(self, interaction):
+        return self._accompanied(self._runner.run, interaction)
+
+    def runIdle(self, interaction):
+        return self._accompanied(self._runner.runIdle, interaction)
+
+    def read(self, interaction):
+        return self._accompanied(self._runner.read, interaction)
+
+    def close(self):
+        return self._runner.close()
+
+
 @pytest_twisted.async_yield_fixture
-async def store(database):
+async def store(request, database):
     """
     An open store of each engine, closed after the test.
     """
     from twisted.internet import reactor
 
-    store = openStore(database, reactor)
+    if request.node.callspec.params["database"] == "postgresql-batched":
+        migratePostgres(database)
+        store = Store(Accompanied(PostgresRunner(reactor, database, 1)))
+    else:
+        store = openStore(database, reactor)
     yield store
     await store.close()
 

@@ -276,7 +276,11 @@ _ROLLOUT_COLUMNS = "rollout_id, request, stations, pace, created_at"
 def _rollout(row: Row) -> FirmwareRollout:
     rolloutId, request, stations, pace, createdAt = row
     return FirmwareRollout(
-        rolloutId, json.loads(request), tuple(json.loads(stations)), pace, parseTimestamp(createdAt)
+        rolloutId,
+        json.loads(request),
+        tuple(json.loads(stations)),
+        float(pace),
+        parseTimestamp(createdAt),
     )
 
 

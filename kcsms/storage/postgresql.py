@@ -7,9 +7,9 @@ The schema is brought up to date at open with one blocking psycopg2
 connection, which also proves the URL and credentials before kcsms listens.
 """
 
+import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg2
@@ -195,23 +195,28 @@ class _Pool(txpostgres.ConnectionPool):
         super().__init__(None, url, min=size)
 
 
-class _Progress:
-    fed = False
-
-
 #: A batch interaction's start: its first query, or already its outcome.
 _Start = tuple[Interaction[Any], "Query | tuple[bool, Any]"]
 
-#: Interactions in one batch at most: a batch's statements go one round
-#: trip after another on its connection, so smaller batches spread over the
-#: pool's connections answer sooner.
+#: Interactions in one batch at most: more wait for the next batch.  Each
+#: keeps a savepoint (a subtransaction) open until the commit, and
+#: PostgreSQL keeps up to 64 of a transaction's subtransactions in shared
+#: memory, beyond which every session's snapshots get slower: stay below.
 MAX_BATCH = 32
 
-#: Statements sent in one round trip at most.
+#: Statements in one round trip: interactions' statements stop being added
+#: once it has this many.
 STATEMENTS_PER_ROUND_TRIP = 100
 
 #: Statements that never return rows (there is no RETURNING in them).
 _WRITE = re.compile(r"\s*(?:INSERT|UPDATE|DELETE)\s", re.IGNORECASE)
+
+_BEGIN = b"BEGIN"
+_COMMIT = b"COMMIT"
+_ROLLBACK = b"ROLLBACK"
+_SAVEPOINT = b"SAVEPOINT s"
+_RELEASE = b"RELEASE SAVEPOINT s"
+_ROLLBACK_TO = b"ROLLBACK TO SAVEPOINT s"
 
 
 def _returnsNoRows(query: Query) -> bool:
@@ -220,191 +225,347 @@ def _returnsNoRows(query: Query) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class _Statement:
-    """
-    A statement of a batch, waiting to be sent.
-
-    @ivar owner: the index in the batch of the interaction it belongs to,
-        or -1 for the batch's own (C{BEGIN}).
-    @ivar text: the statement with its values in it: a value that cannot
-        be sent fails its interaction when it is queued, not a round trip
-        of several.
-    """
-
-    owner: int
-    text: bytes
+def _rowsSetting(index: int) -> bytes:
+    return b"current_setting('kcsms.rows%d', true)" % (index,)
 
 
-class _CurrentFailed(Exception):
+def _values(pairs: list[tuple[str, Any]]) -> Row:
+    return tuple(value for _, value in pairs)
+
+
+def _rows(text: str | None) -> list[Row]:
     """
-    The interaction being driven failed in the database.
+    @param text: a query's rows as C{json_agg} gives them (L{None} for none).
     """
+    if not text:
+        return []
+    rows: list[Row] = json.loads(text, object_pairs_hook=_values)
+    return rows
+
+
+class _Member:
+    """
+    One interaction of a batch, and its statements that have not run for
+    good yet.
+
+    @ivar texts: statements that return no rows, waiting to be sent, in
+        order, with their values in them.
+    @ivar query: the statement whose rows the interaction waits for, sent
+        after C{texts}; L{None} once it has returned (or failed).
+    @ivar outcome: C{(True, result)} once it has returned, C{(False,
+        Failure)} once it has failed; L{None} before.
+    @ivar open: whether its savepoint is open.
+    """
+
+    def __init__(self, index: int, interaction: Interaction[Any]) -> None:
+        self.index = index
+        self.interaction = interaction
+        self.texts: list[bytes] = []
+        self.query: bytes | None = None
+        self.outcome: tuple[bool, Any] | None = None
+        self.open = False
 
 
 class _Batch:
     """
-    One batch of interactions run as one transaction on one connection.
+    The interactions of one batch, run as one transaction on one connection,
+    in order: the outcome is that of running them one after the other.
 
-    Statements wait in an outbox and go to the server together, in one
-    round trip, when an interaction needs rows (a query that returns
-    none, such as an C{INSERT}, is answered C{[]} at once) or when the
-    batch ends, with its C{COMMIT}: a batch of writes costs one or two
-    round trips, not one per statement.
+    Round trips are few: the statements of every interaction go to the
+    server together, each interaction's up to the first whose rows it needs
+    (statements that return none, such as an C{INSERT}, are answered C{[]}
+    at once and wait to travel with the next).  The rows of each such query
+    come back as JSON in one answer: the query is wrapped so that it keeps
+    its rows in a setting of the transaction (C{kcsms.rows<index>}), and the
+    round trip's last statement reads them all.  That is speculative: an
+    interaction's statements ran after those of the interactions before it
+    had only run up to their first query.  After the answer the
+    interactions are sent their rows in order; the first one that wants to
+    go on (or fails) makes the statements of the later ones void: they are
+    rolled back, and sent again after its own next statements.  Once every
+    interaction has returned, the last statements go with the C{COMMIT}.
+    A batch of writes costs two round trips; so does a batch whose
+    interactions each need one query's rows, as the busiest do
+    (StartTransaction, StopTransaction).
 
-    Each interaction runs in savepoint C{i<index>} (none when it is alone).
-    When a round trip fails, the statements after the failing one did not
-    run, and the savepoint still open tells whose statement failed: it is
-    found by rolling back to the savepoints of the round trip's
-    interactions, latest first (only one is open at any time).  That
-    interaction fails alone, even when it had already returned, and the
-    statements of later interactions are sent again.  The first statement
-    of the batch always goes at once, so that a connection found broken
-    there has fed nothing to any interaction and the batch may be tried
-    again elsewhere.
+    Each interaction runs in a savepoint of its own, all named C{s},
+    each open inside the ones before until the commit (none when the
+    interaction is alone, which also gets its rows as they are).  The
+    setting C{kcsms.interaction}, set right after each savepoint, tells
+    which interaction a failed statement belongs to: after rolling back to
+    the latest savepoint, it names the interaction before.  The interaction
+    fails alone (undone by rolling back to its savepoint) once those before
+    it have gone on as they ran; the statements after it are sent again.
+    The first round trip never holds the C{COMMIT}, so that when it finds
+    the connection broken nothing has happened and the batch may be run
+    again elsewhere (L{retryable}).
     """
 
-    def __init__(self, connection: _Connection, starts: list[_Start], progress: _Progress) -> None:
-        self._connection = connection
-        self._starts = starts
-        self._progress = progress
-        self._alone = sum(1 for _, start in starts if isinstance(start, Query)) == 1
-        self._outcomes: list[tuple[bool, Any] | None] = [
-            None if isinstance(start, Query) else start for _, start in starts
+    def __init__(self, starts: list[_Start]) -> None:
+        self._members = [
+            _Member(index, interaction) for index, (interaction, _) in enumerate(starts)
         ]
-        self._outbox = [_Statement(-1, b"BEGIN")]
-        self._current = -1
+        self._starts: list[tuple[_Member, Query]] = []
+        for member, (_, start) in zip(self._members, starts, strict=True):
+            if isinstance(start, Query):
+                self._starts.append((member, start))
+            else:
+                member.outcome = start
+        #: The one interaction with statements, when there is one only.
+        self._solo = self._starts[0][0] if len(self._starts) == 1 else None
+        self._alone = self._solo is not None
+        #: Whether nothing has happened yet.
+        self.retryable = True
+        self._connection: _Connection
+        self._prefix: list[bytes] = []
+        self._stack: list[_Member] = []
+        self._ended = False
 
-    async def run(self) -> list[tuple[bool, Any]]:
+    async def run(self, connection: _Connection) -> list[tuple[bool, Any]]:
         """
         @return: per interaction, C{(True, result)} or C{(False, Failure)},
             once committed.
         @raise Exception: when the transaction as a whole fails.
         """
-        for index, (interaction, start) in enumerate(self._starts):
-            if isinstance(start, Query):
-                self._current = index
-                await self._drive(index, interaction, start)
-        self._current = -1
-        await self._flush(commit=True)
-        return self._outcomes  # type: ignore[return-value]
-
-    async def _drive(self, index: int, interaction: Interaction[Any], query: Query) -> None:
-        savepoint = f"i{index}"
-        if not self._alone:
-            self._outbox.append(_Statement(index, f"SAVEPOINT {savepoint}".encode()))
-        while True:
-            try:
-                self._queue(index, query)
-            except CONNECTION_ERRORS:
-                raise
-            except Exception:
-                interaction.close()
-                self._failed(index)
-                return
-            if self._progress.fed and _returnsNoRows(query):
-                rows: list[Row] = []
+        self._connection = connection
+        self._prefix = [_BEGIN]
+        self._stack = []
+        for member in self._members:
+            member.open = False
+        if self._starts:
+            # Queue what each interaction yields until it needs rows; a
+            # connection broken meanwhile leaves them half-way: no retry.
+            self.retryable = False
+            for member, query in self._starts:
+                self._follow(member, query=query)
+            self._starts = []
+            self.retryable = True
+        while not self._ended:
+            portions, everything = self._pending()
+            if portions:
+                await self._roundTrip(portions, everything)
             else:
-                try:
-                    rows = await self._flush()
-                except _CurrentFailed:
-                    interaction.close()
+                await self._end()
+        return [member.outcome for member in self._members]  # type: ignore[misc]
+
+    def _pending(self) -> tuple[list[_Member], bool]:
+        """
+        @return: the interactions whose statements go in the next round
+            trip, in order, and whether they are all that have statements.
+        """
+        portions: list[_Member] = []
+        count = 0
+        for member in self._members:
+            if member.texts or member.query is not None:
+                if count >= STATEMENTS_PER_ROUND_TRIP:
+                    return portions, False
+                portions.append(member)
+                count += len(member.texts) + 1
+        return portions, True
+
+    def _follow(
+        self, member: _Member, rows: list[Row] | None = None, query: Query | None = None
+    ) -> None:
+        """
+        Send an interaction its rows (or start it with its first query), and
+        queue what it yields until it needs rows again, returns or fails.
+        """
+        interaction = member.interaction
+        try:
+            if query is None:
+                query = interaction.send(rows)  # type: ignore[arg-type]
+            while True:
+                texts = self._texts(member, query)
+                if not _returnsNoRows(query):
+                    member.query = texts[0]
                     return
-            self._progress.fed = True
-            try:
-                query = interaction.send(rows)
-            except StopIteration as stop:
-                self._outcomes[index] = (True, stop.value)
-                if not self._alone:
-                    self._outbox.append(
-                        _Statement(index, f"RELEASE SAVEPOINT {savepoint}".encode())
-                    )
-                return
-            except Exception:
-                self._failed(index)
-                return
-
-    def _failed(self, index: int) -> None:
-        """
-        The interaction at C{index} failed by itself (the exception being
-        handled): undo what it did.
-        """
-        if self._alone:
+                member.texts.extend(texts)
+                query = interaction.send([])
+        except StopIteration as stop:
+            member.outcome = (True, stop.value)
+        except CONNECTION_ERRORS:
             raise
-        self._outcomes[index] = (False, Failure())
-        self._outbox.append(_Statement(index, f"ROLLBACK TO SAVEPOINT i{index}".encode()))
-        self._outbox.append(_Statement(index, f"RELEASE SAVEPOINT i{index}".encode()))
+        except Exception:
+            self._fail(member, Failure())
 
-    def _queue(self, index: int, query: Query) -> None:
+    def _texts(self, member: _Member, query: Query) -> list[bytes]:
+        # A value that cannot be sent fails its interaction now, not a
+        # round trip of several.
         sql = POSTGRESQL.convert(query.sql)
         mogrify = self._connection.mogrify
-        if query.many:
-            self._outbox.extend(_Statement(index, mogrify(sql, row)) for row in query.params)
+        try:
+            if query.many:
+                return [mogrify(sql, row) for row in query.params]
+            return [mogrify(sql, query.params)]
+        except CONNECTION_ERRORS:
+            raise
+        except Exception:
+            member.interaction.close()
+            raise
+
+    def _fail(self, member: _Member, failure: Failure) -> None:
+        """
+        The interaction failed: undo what it did.
+        """
+        if member.outcome is None or member.outcome[0]:
+            member.outcome = (False, failure)
+        member.texts = []
+        member.query = None
+        if member.open:
+            self._undo(member)
+
+    def _undo(self, member: _Member) -> None:
+        """
+        Queue the statements that roll back C{member}'s savepoint, with all
+        that ran after it.
+        """
+        position = self._stack.index(member)
+        later = len(self._stack) - position - 1
+        self._prefix += [_RELEASE] * later + [_ROLLBACK_TO, _RELEASE]
+        for undone in self._stack[position:]:
+            undone.open = False
+        del self._stack[position:]
+
+    async def _roundTrip(self, portions: list[_Member], everything: bool) -> None:
+        texts, self._prefix = self._prefix, []
+        asking = [member for member in portions if member.query is not None]
+        for member in portions:
+            if not self._alone and not member.open:
+                texts += [
+                    _SAVEPOINT,
+                    b"SELECT set_config('kcsms.interaction', '%d', true)" % (member.index,),
+                ]
+                member.open = True
+                self._stack.append(member)
+            texts += member.texts
+            if member.query is None:
+                pass
+            elif self._alone:
+                texts.append(member.query)
+            elif member is portions[-1]:
+                # The last statement: it gives its own rows and the others'.
+                texts.append(
+                    b"WITH kcsms_rows AS ("
+                    + member.query
+                    + b") SELECT "
+                    + b"".join(_rowsSetting(m.index) + b", " for m in asking[:-1])
+                    + b"json_agg(kcsms_rows)::text FROM kcsms_rows"
+                )
+            else:
+                texts.append(
+                    b"WITH kcsms_rows AS (" + member.query + b") SELECT set_config("
+                    b"'kcsms.rows%d', coalesce(json_agg(kcsms_rows)::text, '[]'), true)"
+                    b" FROM kcsms_rows" % (member.index,)
+                )
+        if asking and not self._alone and asking[-1] is not portions[-1]:
+            texts.append(b"SELECT " + b", ".join(_rowsSetting(m.index) for m in asking))
+        # The first round trip never commits (see L{retryable}).
+        committing = everything and not asking and not self.retryable
+        if committing:
+            texts.append(_COMMIT)
+        try:
+            answer = await self._connection.execute(b"; ".join(texts))
+        except CONNECTION_ERRORS:
+            raise
+        except Exception:
+            self.retryable = False
+            await self._recover(portions, asking, Failure())
+            return
+        self.retryable = False
+        if self._alone:
+            rows = {member.index: answer for member in asking}
+        elif asking:
+            rows = {m.index: _rows(text) for m, text in zip(asking, answer[0], strict=True)}
         else:
-            self._outbox.append(_Statement(index, mogrify(sql, query.params)))
+            rows = {}
+        self._ended = committing
+        self._confirm(portions, rows)
 
-    async def _flush(self, commit: bool = False) -> list[Row]:
+    def _confirm(self, portions: list[_Member], rows: dict[int, list[Row]]) -> bool:
         """
-        Send every waiting statement (and with C{commit}, C{COMMIT} last).
+        The statements of C{portions} ran: send the interactions their
+        rows, in order, until one goes on or fails, which voids what the
+        later ones ran.
 
-        @return: the rows of the last statement.
-        @raise _CurrentFailed: when a statement of the interaction being
-            driven failed.
+        @return: whether all of them are through.
         """
-        while True:
-            page = self._outbox[:STATEMENTS_PER_ROUND_TRIP]
-            last = len(page) == len(self._outbox)
-            texts = [statement.text for statement in page]
-            if commit and last:
-                texts.append(b"COMMIT")
-            try:
-                rows = await self._connection.execute(b"; ".join(texts))
-            except CONNECTION_ERRORS:
-                raise
-            except Exception:
-                if self._alone:
-                    raise
-                await self._recover(page, Failure())
+        for position, member in enumerate(portions):
+            member.texts = []
+            if member.query is None:
+                continue  # it had returned: its last statements ran
+            member.query = None
+            self._follow(member, rows[member.index])
+            if member.outcome is not None and not member.texts:
+                if not member.outcome[0]:
+                    return False  # undone, with the later ones
                 continue
-            del self._outbox[: len(page)]
-            if last:
-                return rows
+            if position + 1 < len(portions):
+                self._undo(portions[position + 1])
+            return False
+        return True
 
-    async def _recover(self, page: list[_Statement], failure: Failure) -> None:
+    async def _recover(
+        self, portions: list[_Member], asking: list[_Member], failure: Failure
+    ) -> None:
         """
-        After C{page} failed: roll back the interaction whose statement
-        failed and put the statements that did not run back in the outbox.
+        A statement of the round trip that sent C{portions} failed: roll
+        back to the latest savepoint, find whose it is and fail that
+        interaction (or, alone, the transaction).
         """
-        for owner in sorted(
-            {statement.owner for statement in page if statement.owner >= 0}, reverse=True
-        ):
-            try:
-                await self._connection.execute(f"ROLLBACK TO SAVEPOINT i{owner}")
-            except CONNECTION_ERRORS:
-                raise
-            except Exception:
-                continue
-            break
-        else:
-            failure.raiseException()  # no savepoint open: the transaction fails
-        outcome = self._outcomes[owner]
-        if outcome is None or outcome[0]:
-            self._outcomes[owner] = (False, failure)
-        self._outbox[: len(page)] = [_Statement(owner, f"RELEASE SAVEPOINT i{owner}".encode())] + [
-            statement for statement in page if statement.owner > owner
+        if self._alone:
+            portions[0].interaction.close()
+            self._fail(portions[0], failure)
+            await self._end()
+            return
+        texts = [
+            _ROLLBACK_TO,
+            _RELEASE,
+            b"SELECT "
+            + b", ".join(
+                [b"current_setting('kcsms.interaction', true)"]
+                + [_rowsSetting(m.index) for m in asking]
+            ),
         ]
-        if owner == self._current:
-            raise _CurrentFailed()
+        try:
+            [(before, *settings)] = await self._connection.execute(b"; ".join(texts))
+        except CONNECTION_ERRORS:
+            raise
+        except Exception:
+            failure.raiseException()  # no savepoint: the transaction itself failed
+        # The latest savepoint was the failed interaction's; the setting
+        # is back to what the one before it set (none when it was first).
+        stack = self._stack
+        indexes = [m.index for m in stack]
+        position = indexes.index(int(before)) + 1 if before else 0
+        if position >= len(stack) or stack[position] not in portions:
+            failure.raiseException()
+        failed = stack[position]
+        for undone in stack[position:]:
+            undone.open = False
+        del stack[position:]
+        ran = portions[: portions.index(failed)]
+        rows = {m.index: _rows(text) for m, text in zip(asking, settings, strict=True) if m in ran}
+        if self._confirm(ran, rows):
+            failed.interaction.close()
+            self._fail(failed, failure)
+
+    async def _end(self) -> None:
+        self._ended = True
+        if self.retryable:
+            return  # nothing was sent
+        solo = self._solo
+        if solo is not None and solo.outcome is not None and not solo.outcome[0]:
+            await self._connection.execute(_ROLLBACK)
+        else:
+            await self._connection.execute(b"; ".join(self._prefix + [_COMMIT]))
 
 
 class PostgresRunner:
     """
     Runs interactions on a txpostgres pool with group commit: the
-    interactions waiting are run as one transaction on one connection, each
-    in a savepoint of its own (none when it is alone), up to one such batch
-    per connection at once (L{_Batch}).  Statements whose rows nobody needs
-    wait to travel with the next one, so a batch costs about one round trip
-    per query that returns rows, and its commit is shared.
+    interactions waiting are run as one transaction on one connection, up
+    to one such batch per connection at once, in few round trips (L{_Batch}):
+    its commit is shared, and so are its round trips.
 
     A batch that fails because its connection broke is tried once more on
     another connection when nothing of it has happened yet; later failures
@@ -447,19 +608,19 @@ class PostgresRunner:
                 starts.append((interaction, (False, Failure())))
         if not any(isinstance(start, Query) for _, start in starts):
             return [start for _, start in starts]  # type: ignore[misc]
-        progress = _Progress()
+        batch = _Batch(starts)
         try:
-            return await self._pool.runInteraction(self._transaction, starts, progress)  # type: ignore[no-any-return]
+            return await self._pool.runInteraction(self._transaction, batch)  # type: ignore[no-any-return]
         except CONNECTION_ERRORS:
-            if progress.fed:
+            if not batch.retryable:
                 raise
             self.log.warn("A database connection broke; trying once more on another")
-            return await self._pool.runInteraction(self._transaction, starts, progress)  # type: ignore[no-any-return]
+            return await self._pool.runInteraction(self._transaction, batch)  # type: ignore[no-any-return]
 
     def _transaction(
-        self, connection: _Connection, starts: list[_Start], progress: _Progress
+        self, connection: _Connection, batch: _Batch
     ) -> Deferred[list[tuple[bool, Any]]]:
-        return Deferred.fromCoroutine(_Batch(connection, starts, progress).run())
+        return Deferred.fromCoroutine(batch.run(connection))
 
 
 def migratePostgres(url: str) -> int:
