@@ -183,8 +183,8 @@ async def test_batchFailuresAreEachInteractionsOwn(postgresUrl):
     setup.close()
     runner = PostgresRunner(reactor, postgresUrl, 1)
     try:
-        first = runner.run(insert_txn(100))  # holds the one connection...
-        batch = [  # ...while these wait, to run as one batch
+        first = runner.run(insert_txn(100))
+        batch = [  # given in the same reactor turn: one batch
             runner.run(insert_txn(1)),
             runner.run(insert_txn(1)),  # fails, deferred: found with the SELECT below
             runner.run(insertThenRaise_txn(7)),
@@ -216,17 +216,6 @@ def keysTable(url, keys=()):
         cursor.execute("CREATE TABLE keys (k INTEGER PRIMARY KEY)")
         cursor.executemany("INSERT INTO keys (k) VALUES (%s)", [(k,) for k in keys])
     setup.close()
-
-
-def oneBatch(runner, interactions):
-    """
-    Run C{interactions} as one batch on C{runner} (of one connection): an
-    interaction first holds the connection while they wait.
-
-    @return: the Deferred of each.
-    """
-    runner.run(keys_txn())
-    return [runner.run(interaction) for interaction in interactions]
 
 
 def countThenInsert_txn(key):
@@ -272,18 +261,15 @@ async def test_batchRunsAsIfOneAfterAnother(postgresUrl, monkeypatch):
     runner = PostgresRunner(reactor, postgresUrl, 1)
     try:
         alone = await runner.run(descending_txn())
-        batch = oneBatch(
-            runner,
-            [
-                countThenInsert_txn(1000),  # goes on after its rows...
-                find_txn(1000),  # ...so this sees its INSERT
-                insert_txn(500),  # ran early too: undone, run again
-                findThenDelete_txn(5),
-                insertThenFind_txn(5),  # fails if run before the DELETE
-                descending_txn(),
-                find_txn(5),
-            ],
-        )
+        batch = [  # given in one reactor turn: one batch
+            runner.run(countThenInsert_txn(1000)),  # goes on after its rows...
+            runner.run(find_txn(1000)),  # ...so this sees its INSERT
+            runner.run(insert_txn(500)),  # ran early too: undone, run again
+            runner.run(findThenDelete_txn(5)),
+            runner.run(insertThenFind_txn(5)),  # fails if run before the DELETE
+            runner.run(descending_txn()),
+            runner.run(find_txn(5)),
+        ]
         together = await outcomes(batch)
         assert together[:5] == [200, [1000], 500, 1, [5]]
         assert together[5][:2] == [
@@ -320,11 +306,11 @@ async def test_batchOfOneQueryEachIsTwoRoundTrips(postgresUrl, monkeypatch):
     try:
         await runner.run(keys_txn())
         sent.clear()
-        batch = oneBatch(
-            runner, [insertReturning_txn(k) if k % 3 else insert_txn(k) for k in range(1, 31)]
-        )
+        batch = [  # given in one reactor turn: one batch
+            runner.run(insertReturning_txn(k) if k % 3 else insert_txn(k)) for k in range(1, 31)
+        ]
         assert await outcomes(batch) == list(range(1, 31))
-        assert len(sent) == 2 + 2  # the first interaction alone, then the batch
+        assert len(sent) == 2
         assert sent[-1].endswith(b"COMMIT")
         assert await runner.run(keys_txn()) == list(range(1, 31))
     finally:

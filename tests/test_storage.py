@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import pytest_twisted
-from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.defer import Deferred, ensureDeferred, succeed
+from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
 from zope.interface.verify import verifyObject
 
@@ -108,10 +109,9 @@ def select_txn():
 
 class Accompanied:
     """
-    A runner on which every interaction shares its batch with another, as
-    under load: on one connection, an interaction given first runs alone,
-    and those given meanwhile run together once it is done (with
-    PostgreSQL: savepoints, several queries' rows in one answer).
+    A runner on which every interaction shares its batch with others, as
+    under load (with PostgreSQL: savepoints, several queries' rows in one
+    answer): interactions given in one reactor turn go in one batch.
     """
 
     def __init__(self, runner):
@@ -1566,10 +1566,12 @@ def test_groupCommitBatchesThatFailAtOnceDoNotRecurse():
         return next(batches, None) or fail(ConnectionError("database down"))
 
     closed = []
-    runner = GroupCommitRunner(runBatch, lambda: closed.append(True), maxBatch=1)
+    clock = Clock()
+    runner = GroupCommitRunner(clock, runBatch, lambda: closed.append(True), maxBatch=1)
     failures = []
     for n in range(5000):
         runner.run(f"i{n}").addErrback(lambda f: failures.append(f.type))
+    clock.advance(0)
     running.errback(ConnectionError("database down"))
     assert failures == [ConnectionError] * 5000
     runner.close()
@@ -1740,6 +1742,30 @@ async def test_sqliteRunnerReusesTheLogWhileWritesGoOn(tmp_path):
     assert logSize < 2 * RESTART_FRAMES * 4200
 
 
+def test_groupCommitBatchHoldsWhatOneTurnGave():
+    """
+    A batch starts at the end of the reactor turn, with every interaction
+    given during the turn, even when connections are free.
+    """
+    from kcsms.storage.sql import GroupCommitRunner
+
+    started = []
+
+    def runBatch(interactions):
+        started.append(interactions)
+        return succeed([(True, name) for name in interactions])
+
+    clock = Clock()
+    runner = GroupCommitRunner(clock, runBatch, lambda: None, concurrency=5)
+    answered = []
+    for name in "abc":
+        runner.run(name).addCallback(answered.append)
+    assert started == []
+    clock.advance(0)
+    assert started == [["a", "b", "c"]]
+    assert answered == ["a", "b", "c"]
+
+
 def test_idleWorkRunsWhenNothingElseWaits():
     """
     Idle work (the message log) runs alone, after the interactions waiting
@@ -1759,9 +1785,11 @@ def test_idleWorkRunsWhenNothingElseWaits():
         interactions, d = started[-1]
         d.callback([(True, name) for name in interactions])
 
-    runner = GroupCommitRunner(runBatch, lambda: None)
+    clock = Clock()
+    runner = GroupCommitRunner(clock, runBatch, lambda: None)
     answered = []
     runner.run("a").addCallback(answered.append)
+    clock.advance(0)
     runner.runIdle("log").addCallback(answered.append)
     runner.run("b").addCallback(answered.append)
     runner.run("c").addCallback(answered.append)
@@ -1774,6 +1802,7 @@ def test_idleWorkRunsWhenNothingElseWaits():
     assert answered == ["a", "b", "c", "log"]
 
     runner.run("p0")
+    clock.advance(0)
     runner.runIdle("log2")
     for k in range(1, IDLE_EVERY):
         runner.run(f"p{k}")

@@ -580,7 +580,9 @@ class PostgresRunner:
         self._started.addErrback(
             lambda f: self.log.failure("Connecting to {url}", f, url=safeUrl(url))
         )
-        self._batches = GroupCommitRunner(self._runBatch, self._pool.close, size, MAX_BATCH)
+        self._batches = GroupCommitRunner(
+            reactor, self._runBatch, self._pool.close, size, MAX_BATCH
+        )
 
     def run(self, interaction: Interaction[T]) -> Deferred[T]:
         return self._batches.run(interaction)

@@ -282,12 +282,15 @@ class GroupCommitRunner:
     Runs interactions in batches, each batch one transaction (group commit):
     with many stations writing at once, each commit serves many of them.
     Every interaction still succeeds or fails on its own, and its Deferred
-    fires only after the transaction holding it is committed.  Up to
-    C{concurrency} batches run at once; an interaction that arrives while
-    that many run waits for the next batch.  Idle work (L{runIdle}) runs in
-    a transaction of its own when nothing else waits, or after every
-    L{IDLE_EVERY} batches while something always does.
+    fires only after the transaction holding it is committed.  Batches
+    start at the end of a reactor turn, holding what the turn gave, so that
+    stations' messages read together go together.  Up to C{concurrency}
+    batches run at once; an interaction that arrives while that many run
+    waits for the next batch.  Idle work (L{runIdle}) runs in a transaction
+    of its own when nothing else waits, or after every L{IDLE_EVERY}
+    batches while something always does.
 
+    @param reactor: the reactor whose turns batches start at the end of.
     @param runBatch: runs one batch as one transaction.
     @param closeDatabase: closes the database once every interaction has run.
     @param maxBatch: the most interactions in one transaction.
@@ -295,12 +298,14 @@ class GroupCommitRunner:
 
     def __init__(
         self,
+        reactor: Any,
         runBatch: BatchTransaction,
         closeDatabase: Callable[[], object],
         concurrency: int = 1,
         maxBatch: int = 256,
     ) -> None:
         self.maxBatch = maxBatch
+        self._reactor = reactor
         self._runBatch = runBatch
         self._closeDatabase = closeDatabase
         self._concurrency = concurrency
@@ -309,22 +314,31 @@ class GroupCommitRunner:
         self._batchesSinceIdle = 0
         self._running = 0
         self._starting = False
+        self._turnEnd: Any = None
         # Deferreds of close(), fired once nothing waits or runs.
         self._drained: list[Deferred[None]] = []
 
     def run(self, interaction: Interaction[T]) -> Deferred[T]:
         d: Deferred[T] = Deferred()
         self._waiting.append((interaction, d))
-        self._runWaiting()
+        self._startAtTurnEnd()
         return d
 
     def runIdle(self, interaction: Interaction[T]) -> Deferred[T]:
         d: Deferred[T] = Deferred()
         self._waitingIdle.append((interaction, d))
-        self._runWaiting()
+        self._startAtTurnEnd()
         return d
 
     read = run
+
+    def _startAtTurnEnd(self) -> None:
+        if self._turnEnd is None:
+            self._turnEnd = self._reactor.callLater(0, self._turnEnded)
+
+    def _turnEnded(self) -> None:
+        self._turnEnd = None
+        self._runWaiting()
 
     def _runWaiting(self) -> None:
         # A batch may end at once (failing on a database that is down), and
