@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import pytest_twisted
-from twisted.internet.defer import Deferred, ensureDeferred, succeed
+from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
 from zope.interface.verify import verifyObject
@@ -1745,25 +1745,38 @@ async def test_sqliteRunnerReusesTheLogWhileWritesGoOn(tmp_path):
 def test_groupCommitBatchHoldsWhatOneTurnGave():
     """
     A batch starts at the end of the reactor turn, with every interaction
-    given during the turn, even when connections are free.
+    given during the turn.  While one runs, another starts on a free
+    connection only once half a full batch waits; when none runs, the next
+    takes what waits.
     """
     from kcsms.storage.sql import GroupCommitRunner
 
     started = []
 
     def runBatch(interactions):
-        started.append(interactions)
-        return succeed([(True, name) for name in interactions])
+        d = Deferred()
+        started.append((interactions, d))
+        return d
 
     clock = Clock()
-    runner = GroupCommitRunner(clock, runBatch, lambda: None, concurrency=5)
+    runner = GroupCommitRunner(clock, runBatch, lambda: None, concurrency=5, maxBatch=4)
     answered = []
-    for name in "abc":
-        runner.run(name).addCallback(answered.append)
-    assert started == []
-    clock.advance(0)
-    assert started == [["a", "b", "c"]]
+
+    def turn(names):
+        for name in names:
+            runner.run(name).addCallback(answered.append)
+        clock.advance(0)
+        return [batch for batch, _ in started]
+
+    assert turn("abc") == [["a", "b", "c"]]
+    assert turn("d") == [["a", "b", "c"]]
+    assert turn("e") == [["a", "b", "c"], ["d", "e"]]
+    assert turn("f") == [["a", "b", "c"], ["d", "e"]]
+    started[0][1].callback([(True, name) for name in "abc"])
     assert answered == ["a", "b", "c"]
+    assert len(started) == 2  # "d" and "e" still run
+    started[1][1].callback([(True, name) for name in "de"])
+    assert [batch for batch, _ in started][-1] == ["f"]
 
 
 def test_idleWorkRunsWhenNothingElseWaits():
