@@ -153,6 +153,12 @@ def insertThenRaise_txn(key):
     raise ValueError("the interaction's own error")
 
 
+def insertCountInsert_txn(key, then):
+    count = yield from insertThenCount_txn(key)
+    yield Query("INSERT INTO keys (k) VALUES (?)", (then,))
+    return count
+
+
 def keys_txn():
     rows = yield Query("SELECT k FROM keys ORDER BY k")
     return [key for (key,) in rows]
@@ -191,6 +197,7 @@ async def test_batchFailuresAreEachInteractionsOwn(postgresUrl):
             runner.run(insert_txn({"not": "a key"})),  # cannot be sent: fails when queued
             runner.run(insertThenCount_txn(3)),  # counts 1 and 3
             runner.run(insertThenCount_txn(3)),  # fails at its own INSERT
+            runner.run(insertCountInsert_txn(50, 1)),  # fails after its count: 50 undone
             runner.run(insert_txn(4)),
             runner.run(insert_txn(4)),  # fails with the commit's round trip
         ]
@@ -201,6 +208,7 @@ async def test_batchFailuresAreEachInteractionsOwn(postgresUrl):
             "ValueError",
             "ProgrammingError",
             2,
+            "UniqueViolation",
             "UniqueViolation",
             4,
             "UniqueViolation",

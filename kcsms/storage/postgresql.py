@@ -214,9 +214,14 @@ _WRITE = re.compile(r"\s*(?:INSERT|UPDATE|DELETE)\s", re.IGNORECASE)
 _BEGIN = b"BEGIN"
 _COMMIT = b"COMMIT"
 _ROLLBACK = b"ROLLBACK"
-_SAVEPOINT = b"SAVEPOINT s"
-_RELEASE = b"RELEASE SAVEPOINT s"
-_ROLLBACK_TO = b"ROLLBACK TO SAVEPOINT s"
+
+
+def _rollBackTo(savepoint: bytes) -> list[bytes]:
+    """
+    @return: the statements that undo what ran since C{savepoint} was set,
+        and remove it.
+    """
+    return [b"ROLLBACK TO SAVEPOINT " + savepoint, b"RELEASE SAVEPOINT " + savepoint]
 
 
 def _returnsNoRows(query: Query) -> bool:
@@ -259,6 +264,7 @@ class _Member:
 
     def __init__(self, index: int, interaction: Interaction[Any]) -> None:
         self.index = index
+        self.savepoint = b"s%d" % (index,)
         self.interaction = interaction
         self.texts: list[bytes] = []
         self.query: bytes | None = None
@@ -288,17 +294,15 @@ class _Batch:
     interactions each need one query's rows, as the busiest do
     (StartTransaction, StopTransaction).
 
-    Each interaction runs in a savepoint of its own, all named C{s},
-    each open inside the ones before until the commit (none when the
-    interaction is alone, which also gets its rows as they are).  The
-    setting C{kcsms.interaction}, set right after each savepoint, tells
-    which interaction a failed statement belongs to: after rolling back to
-    the latest savepoint, it names the interaction before.  The interaction
-    fails alone (undone by rolling back to its savepoint) once those before
-    it have gone on as they ran; the statements after it are sent again.
-    The first round trip never holds the C{COMMIT}, so that when it finds
-    the connection broken nothing has happened and the batch may be run
-    again elsewhere (L{retryable}).
+    Each interaction runs in a savepoint of its own (C{s<index>}), open
+    inside the ones before until the commit (none when the interaction is
+    alone, which also gets its rows as they are).  When a statement fails,
+    the round trip is undone (back to its own savepoint, C{r<count>}) and
+    its interactions are sent again one per round trip, so that the one
+    whose statement fails again is known and fails alone, rolled back to
+    its savepoint; the others go on.  The first round trip never holds the
+    C{COMMIT}, so that when it finds the connection broken nothing has
+    happened and the batch may be run again elsewhere (L{retryable}).
     """
 
     def __init__(self, starts: list[_Start]) -> None:
@@ -319,6 +323,9 @@ class _Batch:
         self._connection: _Connection
         self._prefix: list[bytes] = []
         self._stack: list[_Member] = []
+        self._roundTrips = 0
+        #: The interactions of a round trip that failed, sent again one by one.
+        self._careful: list[_Member] = []
         self._ended = False
 
     async def run(self, connection: _Connection) -> list[tuple[bool, Any]]:
@@ -330,6 +337,7 @@ class _Batch:
         self._connection = connection
         self._prefix = [_BEGIN]
         self._stack = []
+        self._careful = []
         for member in self._members:
             member.open = False
         if self._starts:
@@ -357,7 +365,7 @@ class _Batch:
         count = 0
         for member in self._members:
             if member.texts or member.query is not None:
-                if count >= STATEMENTS_PER_ROUND_TRIP:
+                if count >= STATEMENTS_PER_ROUND_TRIP or (portions and self._careful):
                     return portions, False
                 portions.append(member)
                 count += len(member.texts) + 1
@@ -419,24 +427,32 @@ class _Batch:
         Queue the statements that roll back C{member}'s savepoint, with all
         that ran after it.
         """
+        self._prefix += _rollBackTo(member.savepoint)
+        self._closeFrom(member)
+
+    def _closeFrom(self, member: _Member) -> None:
+        """
+        Forget the savepoints of C{member} and of those after it.
+        """
         position = self._stack.index(member)
-        later = len(self._stack) - position - 1
-        self._prefix += [_RELEASE] * later + [_ROLLBACK_TO, _RELEASE]
-        for undone in self._stack[position:]:
-            undone.open = False
+        for closed in self._stack[position:]:
+            closed.open = False
         del self._stack[position:]
 
     async def _roundTrip(self, portions: list[_Member], everything: bool) -> None:
         texts, self._prefix = self._prefix, []
         asking = [member for member in portions if member.query is not None]
+        self._roundTrips += 1
+        mark = b"r%d" % (self._roundTrips,)
+        if not self._alone and not self._careful:
+            texts.append(b"SAVEPOINT " + mark)
+        opened = []
         for member in portions:
             if not self._alone and not member.open:
-                texts += [
-                    _SAVEPOINT,
-                    b"SELECT set_config('kcsms.interaction', '%d', true)" % (member.index,),
-                ]
+                texts.append(b"SAVEPOINT " + member.savepoint)
                 member.open = True
                 self._stack.append(member)
+                opened.append(member)
             texts += member.texts
             if member.query is None:
                 pass
@@ -469,7 +485,7 @@ class _Batch:
             raise
         except Exception:
             self.retryable = False
-            await self._recover(portions, asking, Failure())
+            await self._recover(portions, opened, mark, Failure())
             return
         self.retryable = False
         if self._alone:
@@ -480,14 +496,13 @@ class _Batch:
             rows = {}
         self._ended = committing
         self._confirm(portions, rows)
+        self._careful = [m for m in self._careful if m.texts or m.query is not None]
 
-    def _confirm(self, portions: list[_Member], rows: dict[int, list[Row]]) -> bool:
+    def _confirm(self, portions: list[_Member], rows: dict[int, list[Row]]) -> None:
         """
         The statements of C{portions} ran: send the interactions their
         rows, in order, until one goes on or fails, which voids what the
         later ones ran.
-
-        @return: whether all of them are through.
         """
         for position, member in enumerate(portions):
             member.texts = []
@@ -497,57 +512,53 @@ class _Batch:
             self._follow(member, rows[member.index])
             if member.outcome is not None and not member.texts:
                 if not member.outcome[0]:
-                    return False  # undone, with the later ones
+                    return  # undone, with the later ones
                 continue
             if position + 1 < len(portions):
                 self._undo(portions[position + 1])
-            return False
-        return True
+            return
 
     async def _recover(
-        self, portions: list[_Member], asking: list[_Member], failure: Failure
+        self, portions: list[_Member], opened: list[_Member], mark: bytes, failure: Failure
     ) -> None:
         """
-        A statement of the round trip that sent C{portions} failed: roll
-        back to the latest savepoint, find whose it is and fail that
-        interaction (or, alone, the transaction).
+        A statement of the round trip that sent C{portions} failed: find
+        whose it was and fail that interaction alone (alone, the
+        transaction), or undo the round trip and send its interactions
+        again one by one.
+
+        @param opened: the interactions whose savepoints the round trip set.
+        @param mark: the round trip's own savepoint.
         """
-        if self._alone:
-            portions[0].interaction.close()
-            self._fail(portions[0], failure)
-            await self._end()
+        if self._alone or self._careful:
+            failed = portions[0]
+            if not self._alone:
+                await self._execute(_rollBackTo(failed.savepoint), failure)
+                self._closeFrom(failed)
+                self._careful = []
+            failed.interaction.close()
+            self._fail(failed, failure)
+            if self._alone:
+                await self._end()
             return
-        texts = [
-            _ROLLBACK_TO,
-            _RELEASE,
-            b"SELECT "
-            + b", ".join(
-                [b"current_setting('kcsms.interaction', true)"]
-                + [_rowsSetting(m.index) for m in asking]
-            ),
-        ]
+        await self._execute(_rollBackTo(mark), failure)
+        if opened:
+            self._closeFrom(opened[0])
+        self._careful = portions
+
+    async def _execute(self, texts: list[bytes], failure: Failure) -> None:
+        """
+        Run C{texts}, which undo part of the transaction after C{failure}.
+
+        @raise Exception: C{failure}'s, when they fail: the transaction
+            itself failed.
+        """
         try:
-            [(before, *settings)] = await self._connection.execute(b"; ".join(texts))
+            await self._connection.execute(b"; ".join(texts))
         except CONNECTION_ERRORS:
             raise
         except Exception:
-            failure.raiseException()  # no savepoint: the transaction itself failed
-        # The latest savepoint was the failed interaction's; the setting
-        # is back to what the one before it set (none when it was first).
-        stack = self._stack
-        indexes = [m.index for m in stack]
-        position = indexes.index(int(before)) + 1 if before else 0
-        if position >= len(stack) or stack[position] not in portions:
             failure.raiseException()
-        failed = stack[position]
-        for undone in stack[position:]:
-            undone.open = False
-        del stack[position:]
-        ran = portions[: portions.index(failed)]
-        rows = {m.index: _rows(text) for m, text in zip(asking, settings, strict=True) if m in ran}
-        if self._confirm(ran, rows):
-            failed.interaction.close()
-            self._fail(failed, failure)
 
     async def _end(self) -> None:
         self._ended = True
