@@ -323,3 +323,27 @@ async def test_batchOfOneQueryEachIsTwoRoundTrips(postgresUrl, monkeypatch):
         assert await runner.run(keys_txn()) == list(range(1, 31))
     finally:
         await runner.close()
+
+
+def halves_txn():
+    rows = yield Query("SELECT k / 2.0::float8 FROM keys ORDER BY k")
+    return [half for (half,) in rows]
+
+
+@pytest_twisted.ensureDeferred
+async def test_readsRunAlone(postgresUrl):
+    """
+    A read (the operator's lists) runs in a batch of its own, its rows as
+    the driver gives them, even when given with other interactions (whose
+    rows come back through JSON: 2.0 as 2).
+    """
+    keysTable(postgresUrl, [2, 3])
+    runner = PostgresRunner(reactor, postgresUrl, 1)
+    try:
+        together = [runner.run(halves_txn()), runner.run(halves_txn()), runner.read(halves_txn())]
+        batched, _, read = await outcomes(together)
+        assert batched == read == [1.0, 1.5]
+        assert [type(half) for half in read] == [float, float]
+        assert [type(half) for half in batched] == [int, float]
+    finally:
+        await runner.close()

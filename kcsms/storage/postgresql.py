@@ -283,7 +283,9 @@ class _Batch:
     at once and wait to travel with the next).  The rows of each such query
     come back as JSON in one answer: the query is wrapped so that it keeps
     its rows in a setting of the transaction (C{kcsms.rows<index>}), and the
-    round trip's last statement reads them all.  That is speculative: an
+    round trip's last statement reads them all (JSON gives whole numbers
+    of a C{DOUBLE PRECISION} column as C{int}: readers convert, as
+    firmware rollouts' pace does).  That is speculative: an
     interaction's statements ran after those of the interactions before it
     had only run up to their first query.  After the answer the
     interactions are sent their rows in order; the first one that wants to
@@ -576,7 +578,8 @@ class PostgresRunner:
     Runs interactions on a txpostgres pool with group commit: the
     interactions waiting are run as one transaction on one connection, up
     to one such batch per connection at once, in few round trips (L{_Batch}):
-    its commit is shared, and so are its round trips.
+    its commit is shared, and so are its round trips.  Reads (the
+    operator's long lists) run as batches of their own, with idle work.
 
     A batch that fails because its connection broke is tried once more on
     another connection when nothing of it has happened yet; later failures
@@ -601,7 +604,10 @@ class PostgresRunner:
     def runIdle(self, interaction: Interaction[T]) -> Deferred[T]:
         return self._batches.runIdle(interaction)
 
-    read = run
+    def read(self, interaction: Interaction[T]) -> Deferred[T]:
+        # A batch of its own, as idle work: long lists come back as rows,
+        # not as JSON, which costs the reactor thread several times more.
+        return self._batches.runIdle(interaction)
 
     def close(self) -> Deferred[None]:
         return self._batches.close()
