@@ -347,3 +347,80 @@ async def test_readsRunAlone(postgresUrl):
         assert [type(half) for half in batched] == [int, float]
     finally:
         await runner.close()
+
+
+def randomInteraction(random):
+    """
+    @return: the steps of an interaction on C{keys (k, v)}: writes that may
+        fail (a key inserted twice), reads whose rows decide what it does
+        next, and an error of its own.
+    """
+    steps = []
+    for _ in range(random.randint(1, 4)):
+        key = random.randint(0, 7)
+        steps.append(
+            random.choice(["insert", "bump", "read", "count", "delete", "raise"]) + f" {key}"
+        )
+    return steps
+
+
+def steps_txn(steps):
+    seen = []
+    for step in steps:
+        action, key = step.split()
+        key = int(key)
+        if action == "insert":
+            yield Query("INSERT INTO keys (k, v) VALUES (?, 0)", (key,))
+        elif action == "bump":
+            yield Query("UPDATE keys SET v = v + 1 WHERE k = ?", (key,))
+        elif action == "read":
+            seen.append((yield Query("SELECT v FROM keys WHERE k = ?", (key,))))
+        elif action == "count":
+            seen.append((yield Query("SELECT count(*), coalesce(sum(v), 0) FROM keys")))
+        elif action == "delete":
+            seen.append((yield Query("DELETE FROM keys WHERE k = ? RETURNING k, v", (key,))))
+        elif seen and len(seen[-1]) % 2 == key % 2:
+            raise ValueError(step)
+    return seen
+
+
+@pytest.mark.parametrize("seed", range(32))
+@pytest_twisted.ensureDeferred
+async def test_batchIsAsOneAtATime(postgresUrl, seed):
+    """
+    Random interactions given in one turn, run as a batch, have the outcomes
+    and leave the table that running them one at a time does.
+    """
+    import random as randomModule
+
+    random = randomModule.Random(seed)
+    interactions = [randomInteraction(random) for _ in range(24)]
+    setup = psycopg2.connect(postgresUrl)
+    with setup, setup.cursor() as cursor:
+        cursor.execute("CREATE TABLE keys (k INTEGER PRIMARY KEY, v INTEGER NOT NULL)")
+    setup.close()
+    runner = PostgresRunner(reactor, postgresUrl, 1)
+
+    async def table():
+        rows = await runner.run(_select_txn("SELECT k, v FROM keys ORDER BY k"))
+        return rows
+
+    async def reset():
+        await runner.run(_select_txn("DELETE FROM keys"))
+        await runner.run(_select_txn("INSERT INTO keys (k, v) VALUES (1, 0), (3, 5), (6, 2)"))
+
+    try:
+        await reset()
+        alone = [await outcomes([runner.run(steps_txn(steps))]) for steps in interactions]
+        aloneTable = await table()
+        await reset()
+        batched = await outcomes([runner.run(steps_txn(steps)) for steps in interactions])
+        assert batched == [outcome for [outcome] in alone]
+        assert await table() == aloneTable
+    finally:
+        await runner.close()
+
+
+def _select_txn(sql):
+    rows = yield Query(sql)
+    return rows
