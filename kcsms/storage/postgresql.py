@@ -9,7 +9,6 @@ connection, which also proves the URL and credentials before kcsms listens.
 
 import json
 import re
-import select
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -115,20 +114,6 @@ class _Connection(txpostgres.Connection):
         self._statement = d
         self._advance()
         return d
-
-    def checkAlive(self) -> None:
-        """
-        Look whether an idle connection has received anything: nothing,
-        unless the server closed it (restarted, or terminated this
-        session), or, rarely, told it something (then it is reconnected
-        needlessly).
-
-        @raise psycopg2.OperationalError: when it has.
-        """
-        readable = select.poll()
-        readable.register(self._connection.fileno(), select.POLLIN)
-        if readable.poll(0):
-            raise psycopg2.OperationalError("the server closed the connection")
 
     def mogrify(self, sql: str, params: Sequence[Any]) -> bytes:
         """
@@ -249,10 +234,6 @@ def _rowsSetting(index: int) -> bytes:
     return b"current_setting('kcsms.rows%d', true)" % (index,)
 
 
-#: In the error of the statement that stops a round trip from committing.
-_NOT_LAST = "kcsms: goes on"
-
-
 def _values(pairs: list[tuple[str, Any]]) -> Row:
     return tuple(value for _, value in pairs)
 
@@ -289,8 +270,6 @@ class _Member:
         self.query: bytes | None = None
         self.outcome: tuple[bool, Any] | None = None
         self.open = False
-        #: Its query's L{Query.lastIfRows}.
-        self.lastIfRows = False
 
 
 class _Batch:
@@ -327,8 +306,6 @@ class _Batch:
     C{COMMIT}, so that when it finds the connection broken nothing has
     happened and the batch may be run again elsewhere (L{retryable}).
     """
-
-    log = Logger()
 
     def __init__(self, starts: list[_Start]) -> None:
         self._members = [
@@ -411,7 +388,6 @@ class _Batch:
                 texts = self._texts(member, query)
                 if not _returnsNoRows(query):
                     member.query = texts[0]
-                    member.lastIfRows = query.lastIfRows
                     return
                 member.texts.extend(texts)
                 query = interaction.send([])
@@ -484,57 +460,35 @@ class _Batch:
                 pass
             elif self._alone:
                 texts.append(member.query)
+            elif member is portions[-1]:
+                # The last statement: it gives its own rows and the others'.
+                texts.append(
+                    b"WITH kcsms_rows AS ("
+                    + member.query
+                    + b") SELECT "
+                    + b"".join(_rowsSetting(m.index) + b", " for m in asking[:-1])
+                    + b"json_agg(kcsms_rows)::text FROM kcsms_rows"
+                )
             else:
                 texts.append(
                     b"WITH kcsms_rows AS (" + member.query + b") SELECT set_config("
-                    b"'kcsms.rows%d', coalesce(json_agg(kcsms_rows)::text, '[]'), false)"
+                    b"'kcsms.rows%d', coalesce(json_agg(kcsms_rows)::text, '[]'), true)"
                     b" FROM kcsms_rows" % (member.index,)
                 )
-        # Commit now when nothing can go on: every interaction has returned,
-        # or has promised to once its query gives rows, which the statement
-        # in savepoint c checks (failing, it stops the commit).
-        ahead = (
-            bool(asking)
-            and not self._alone
-            and not self._careful
-            and all(member.lastIfRows for member in asking)
-        )
-        committing = everything and (not asking or ahead)
-        if committing and asking:
-            gaveRows = b" AND ".join(_rowsSetting(m.index) + b" <> '[]'" for m in asking)
-            texts += [
-                b"SAVEPOINT c",
-                b"SELECT (CASE WHEN "
-                + gaveRows
-                + b" THEN '1' ELSE '"
-                + _NOT_LAST.encode()
-                + b"' END)::integer",
-                b"RELEASE SAVEPOINT c",
-            ]
+        if asking and not self._alone and asking[-1] is not portions[-1]:
+            texts.append(b"SELECT " + b", ".join(_rowsSetting(m.index) for m in asking))
+        # The first round trip never commits (see L{retryable}).
+        committing = everything and not asking and not self.retryable
         if committing:
-            if self.retryable:
-                # A connection the server closed since it was last used
-                # fails here, before anything is sent: the batch is retried.
-                # Once sent, a commit that may have happened never is.
-                self._connection.checkAlive()
-                self.retryable = False
             texts.append(_COMMIT)
-        reading = b"SELECT " + b", ".join(_rowsSetting(m.index) for m in asking)
-        if asking and not self._alone:
-            texts.append(reading)
         try:
             answer = await self._connection.execute(b"; ".join(texts))
         except CONNECTION_ERRORS:
             raise
-        except Exception as e:
+        except Exception:
             self.retryable = False
-            failure = Failure()
-            if committing and asking and _NOT_LAST in str(e):
-                answer = await self._connection.execute(b"; ".join(_rollBackTo(b"c") + [reading]))
-                committing = False
-            else:
-                await self._recover(portions, opened, mark, failure)
-                return
+            await self._recover(portions, opened, mark, Failure())
+            return
         self.retryable = False
         if self._alone:
             rows = {member.index: answer for member in asking}
@@ -558,9 +512,6 @@ class _Batch:
                 continue  # it had returned: its last statements ran
             member.query = None
             self._follow(member, rows[member.index])
-            if self._ended:
-                self._brokePromise(member)
-                continue
             if member.outcome is not None and not member.texts:
                 if not member.outcome[0]:
                     return  # undone, with the later ones
@@ -568,26 +519,6 @@ class _Batch:
             if position + 1 < len(portions):
                 self._undo(portions[position + 1])
             return
-
-    def _brokePromise(self, member: _Member) -> None:
-        """
-        After committing on C{member}'s promise (L{Query.lastIfRows}): fail
-        it if it did not return.
-        """
-        if member.outcome is not None and member.outcome[0] and not member.texts:
-            return
-        name = getattr(member.interaction, "__name__", "an interaction")
-        if member.outcome is None or member.outcome[0]:
-            member.interaction.close()
-            error = StorageError(f"{name} went on after a query marked lastIfRows gave rows")
-            member.outcome = (False, Failure(error))
-        member.texts = []
-        member.query = None
-        self.log.error(
-            "{interaction} committed, but it failed: {error}",
-            interaction=name,
-            error=member.outcome[1].getErrorMessage(),
-        )
 
     async def _recover(
         self, portions: list[_Member], opened: list[_Member], mark: bytes, failure: Failure

@@ -64,15 +64,11 @@ class Query:
     @ivar sql: the statement, with C{?} placeholders.
     @ivar params: its parameters; with C{many}, a sequence of parameter
         sequences, one per execution (no rows come back then).
-    @ivar lastIfRows: a promise that the interaction yields nothing more
-        when this query gives at least one row, so that a runner may
-        commit in the round trip that runs it.
     """
 
     sql: str
     params: Sequence[Any] = ()
     many: bool = False
-    lastIfRows: bool = False
 
 
 #: A generator that yields L{Query}s, is sent their rows and returns a T.

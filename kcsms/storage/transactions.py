@@ -130,7 +130,6 @@ def startTransaction_txn(
         f" VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ({_START_KEY}) DO NOTHING"
         f" RETURNING {_TRANSACTION_COLUMNS}",
         (*key, reservationId, idTagStatus),
-        lastIfRows=True,
     )
     if not rows:
         rows = yield Query(
@@ -189,9 +188,7 @@ def stopTransaction_txn(
     # The first stop, the usual case, is one statement; a retry finds the
     # transaction already stopped and overwrites the stop without its data.
     rows = yield Query(
-        f"{update} AND stop_timestamp IS NULL RETURNING {_TRANSACTION_COLUMNS}",
-        values,
-        lastIfRows=not transactionData,
+        f"{update} AND stop_timestamp IS NULL RETURNING {_TRANSACTION_COLUMNS}", values
     )
     if rows:
         transaction = _transaction(rows[0])
@@ -223,11 +220,10 @@ def stopAuthorizedTransaction_txn(
     reason: str | None,
     transactionData: Sequence[MeterValue],
 ) -> Interaction[tuple[Transaction | None, IdTag | None]]:
-    # The tag first: the stop may promise to be last (Query.lastIfRows).
-    tag = None if idTag is None else (yield from getIdTag_txn(idTag))
     transaction = yield from stopTransaction_txn(
         chargePointId, transactionId, idTag, meterStop, timestamp, reason, transactionData
     )
+    tag = None if idTag is None else (yield from getIdTag_txn(idTag))
     return transaction, tag
 
 
