@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import pytest_twisted
-from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.defer import Deferred, ensureDeferred, succeed
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
 from zope.interface.verify import verifyObject
@@ -1777,6 +1777,31 @@ def test_groupCommitBatchHoldsWhatOneTurnGave():
     assert len(started) == 2  # "d" and "e" still run
     started[1][1].callback([(True, name) for name in "de"])
     assert [batch for batch, _ in started][-1] == ["f"]
+
+
+def test_readsGoAheadOfIdleWork():
+    """
+    A read runs in a batch of its own, as idle work does, but ahead of the
+    idle work waiting; the stations' interactions go first.
+    """
+    from kcsms.storage.sql import GroupCommitRunner
+
+    started = []
+
+    def runBatch(interactions):
+        started.append(interactions)
+        return succeed([(True, name) for name in interactions])
+
+    clock = Clock()
+    runner = GroupCommitRunner(clock, runBatch, lambda: None)
+    runner.runIdle("log1")
+    runner.runIdle("log2")
+    runner.read("list1")
+    runner.run("a")
+    runner.read("list2")
+    runner.run("b")
+    clock.advance(0)
+    assert started == [["a", "b"], ["list1"], ["list2"], ["log1"], ["log2"]]
 
 
 def test_idleWorkRunsWhenNothingElseWaits():

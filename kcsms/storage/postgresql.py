@@ -579,7 +579,8 @@ class PostgresRunner:
     interactions waiting are run as one transaction on one connection, up
     to one such batch per connection at once, in few round trips (L{_Batch}):
     its commit is shared, and so are its round trips.  Reads (the
-    operator's long lists) run as batches of their own, with idle work.
+    operator's long lists) run as batches of their own, as idle work does
+    but ahead of it.
 
     A batch that fails because its connection broke is tried once more on
     another connection when nothing of it has happened yet; later failures
@@ -605,9 +606,9 @@ class PostgresRunner:
         return self._batches.runIdle(interaction)
 
     def read(self, interaction: Interaction[T]) -> Deferred[T]:
-        # A batch of its own, as idle work: long lists come back as rows,
-        # not as JSON, which costs the reactor thread several times more.
-        return self._batches.runIdle(interaction)
+        # A batch of its own: long lists come back as rows, not as JSON,
+        # which costs the reactor thread several times more.
+        return self._batches.read(interaction)
 
     def close(self) -> Deferred[None]:
         return self._batches.close()

@@ -288,9 +288,10 @@ class GroupCommitRunner:
     batches run at once, but while one runs another starts only once half
     a full batch waits: each batch costs its round trips and commit
     whatever its size, so under moderate load a few larger batches cost
-    less and answer sooner than many small ones.  Idle work (L{runIdle}) runs in a transaction
-    of its own when nothing else waits, or after every L{IDLE_EVERY}
-    batches while something always does.
+    less and answer sooner than many small ones.  Idle work (L{runIdle})
+    and reads (L{read}, ahead of idle work) run in transactions of their own
+    when nothing else waits, or one after every L{IDLE_EVERY} batches while
+    something always does.
 
     @param reactor: the reactor whose turns batches start at the end of.
     @param runBatch: runs one batch as one transaction.
@@ -313,6 +314,7 @@ class GroupCommitRunner:
         self._concurrency = concurrency
         self._waiting: list[tuple[Interaction[Any], Deferred[Any]]] = []
         self._waitingIdle: deque[tuple[Interaction[Any], Deferred[Any]]] = deque()
+        self._waitingReads: deque[tuple[Interaction[Any], Deferred[Any]]] = deque()
         self._batchesSinceIdle = 0
         self._running = 0
         self._starting = False
@@ -327,12 +329,21 @@ class GroupCommitRunner:
         return d
 
     def runIdle(self, interaction: Interaction[T]) -> Deferred[T]:
+        return self._queue(self._waitingIdle, interaction)
+
+    def read(self, interaction: Interaction[T]) -> Deferred[T]:
+        """
+        As L{runIdle}, ahead of the idle work waiting: someone waits for it.
+        """
+        return self._queue(self._waitingReads, interaction)
+
+    def _queue(
+        self, waiting: deque[tuple[Interaction[Any], Deferred[Any]]], interaction: Interaction[T]
+    ) -> Deferred[T]:
         d: Deferred[T] = Deferred()
-        self._waitingIdle.append((interaction, d))
+        waiting.append((interaction, d))
         self._startAtTurnEnd()
         return d
-
-    read = run
 
     def _startAtTurnEnd(self) -> None:
         if self._turnEnd is None:
@@ -353,15 +364,16 @@ class GroupCommitRunner:
             self._startBatches()
         finally:
             self._starting = False
-        if not self._waiting and not self._waitingIdle and not self._running:
+        if not (self._waiting or self._waitingIdle or self._waitingReads or self._running):
             drained, self._drained = self._drained, []
             for d in drained:
                 d.callback(None)
 
     def _startBatches(self) -> None:
         while self._running < self._concurrency:
-            if self._waitingIdle and idleDue(bool(self._waiting), self._batchesSinceIdle):
-                batch = [self._waitingIdle.popleft()]
+            alone = self._waitingReads or self._waitingIdle
+            if alone and idleDue(bool(self._waiting), self._batchesSinceIdle):
+                batch = [alone.popleft()]
                 self._batchesSinceIdle = 0
             elif self._waiting and (not self._running or len(self._waiting) >= self.maxBatch // 2):
                 batch = self._waiting[: self.maxBatch]
