@@ -259,7 +259,6 @@ class _Member:
         after C{texts}; L{None} once it has returned (or failed).
     @ivar outcome: C{(True, result)} once it has returned, C{(False,
         Failure)} once it has failed; L{None} before.
-    @ivar open: whether its savepoint is open.
     """
 
     def __init__(self, index: int, interaction: Interaction[Any]) -> None:
@@ -269,7 +268,6 @@ class _Member:
         self.texts: list[bytes] = []
         self.query: bytes | None = None
         self.outcome: tuple[bool, Any] | None = None
-        self.open = False
 
 
 class _Batch:
@@ -319,16 +317,22 @@ class _Batch:
                 member.outcome = start
         #: The one interaction with statements, when there is one only.
         self._solo = self._starts[0][0] if len(self._starts) == 1 else None
-        self._alone = self._solo is not None
         #: Whether nothing has happened yet.
         self.retryable = True
         self._connection: _Connection
         self._prefix: list[bytes] = []
+        #: The interactions whose savepoints are open, in order.
         self._stack: list[_Member] = []
         self._roundTrips = 0
         #: The interactions of a round trip that failed, sent again one by one.
         self._careful: list[_Member] = []
         self._ended = False
+
+    @property
+    def _alone(self) -> bool:
+        # Alone, an interaction needs no savepoint, and gets its rows as
+        # they are.
+        return self._solo is not None
 
     async def run(self, connection: _Connection) -> list[tuple[bool, Any]]:
         """
@@ -340,8 +344,6 @@ class _Batch:
         self._prefix = [_BEGIN]
         self._stack = []
         self._careful = []
-        for member in self._members:
-            member.open = False
         if self._starts:
             # Queue what each interaction yields until it needs rows; a
             # connection broken meanwhile leaves them half-way: no retry.
@@ -421,7 +423,7 @@ class _Batch:
             member.outcome = (False, failure)
         member.texts = []
         member.query = None
-        if member.open:
+        if member in self._stack:
             self._undo(member)
 
     def _undo(self, member: _Member) -> None:
@@ -436,10 +438,7 @@ class _Batch:
         """
         Forget the savepoints of C{member} and of those after it.
         """
-        position = self._stack.index(member)
-        for closed in self._stack[position:]:
-            closed.open = False
-        del self._stack[position:]
+        del self._stack[self._stack.index(member) :]
 
     async def _roundTrip(self, portions: list[_Member], everything: bool) -> None:
         texts, self._prefix = self._prefix, []
@@ -450,9 +449,8 @@ class _Batch:
             texts.append(b"SAVEPOINT " + mark)
         opened = []
         for member in portions:
-            if not self._alone and not member.open:
+            if not self._alone and member not in self._stack:
                 texts.append(b"SAVEPOINT " + member.savepoint)
-                member.open = True
                 self._stack.append(member)
                 opened.append(member)
             texts += member.texts

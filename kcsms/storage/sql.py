@@ -178,7 +178,8 @@ class Runner(Protocol):
         """
         As L{run}, for an interaction that only reads and may read many
         rows (the operator's lists): an engine may run it away from its
-        writes.  It sees every interaction given before it.
+        writes.  It sees every interaction whose Deferred fired before it
+        was given.
         """
 
     def close(self) -> Deferred[None]:
@@ -323,10 +324,7 @@ class GroupCommitRunner:
         self._drained: list[Deferred[None]] = []
 
     def run(self, interaction: Interaction[T]) -> Deferred[T]:
-        d: Deferred[T] = Deferred()
-        self._waiting.append((interaction, d))
-        self._startAtTurnEnd()
-        return d
+        return self._queue(self._waiting, interaction)
 
     def runIdle(self, interaction: Interaction[T]) -> Deferred[T]:
         return self._queue(self._waitingIdle, interaction)
@@ -338,7 +336,10 @@ class GroupCommitRunner:
         return self._queue(self._waitingReads, interaction)
 
     def _queue(
-        self, waiting: deque[tuple[Interaction[Any], Deferred[Any]]], interaction: Interaction[T]
+        self,
+        waiting: list[tuple[Interaction[Any], Deferred[Any]]]
+        | deque[tuple[Interaction[Any], Deferred[Any]]],
+        interaction: Interaction[T],
     ) -> Deferred[T]:
         d: Deferred[T] = Deferred()
         waiting.append((interaction, d))
