@@ -4,6 +4,7 @@ URLs, surviving broken connections, and migrating on its own.  (The whole
 store suite in C{test_storage.py} runs on PostgreSQL too.)
 """
 
+import re
 import subprocess
 import sys
 
@@ -321,6 +322,39 @@ async def test_batchOfOneQueryEachIsTwoRoundTrips(postgresUrl, monkeypatch):
         assert len(sent) == 2
         assert sent[-1].endswith(b"COMMIT")
         assert await runner.run(keys_txn()) == list(range(1, 31))
+    finally:
+        await runner.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_savepointsOnlyWhereAnInteractionMayBeUndoneApart(postgresUrl, monkeypatch):
+    """
+    Interactions that only write share the savepoint before them; one that
+    asks for rows, and the one right after it, get their own.  A statement
+    of a shared stretch that fails still fails its own interaction alone.
+    """
+    keysTable(postgresUrl, [2])
+    runner = PostgresRunner(reactor, postgresUrl, 1)
+    sent = []
+    execute = _Connection.execute
+    monkeypatch.setattr(
+        _Connection,
+        "execute",
+        lambda self, sql, params=None: sent.append(sql) or execute(self, sql, params),
+    )
+    try:
+        await runner.run(keys_txn())
+        sent.clear()
+        batch = [  # given in one reactor turn: one batch
+            runner.run(insert_txn(1)),
+            runner.run(insert_txn(2)),  # a duplicate: fails alone
+            runner.run(insertReturning_txn(3)),
+            runner.run(insert_txn(4)),
+            runner.run(insert_txn(5)),
+        ]
+        assert await outcomes(batch) == [1, "UniqueViolation", 3, 4, 5]
+        assert re.findall(rb"SAVEPOINT (\w+)", sent[0]) == [b"r1", b"s2", b"s3"]
+        assert await runner.run(keys_txn()) == [1, 2, 3, 4, 5]
     finally:
         await runner.close()
 

@@ -199,7 +199,7 @@ class _Pool(txpostgres.ConnectionPool):
 _Start = tuple[Interaction[Any], "Query | tuple[bool, Any]"]
 
 #: Interactions in one batch at most: more wait for the next batch.  Each
-#: keeps a savepoint (a subtransaction) open until the commit, and
+#: may keep a savepoint (a subtransaction) open until the commit, and
 #: PostgreSQL keeps up to 64 of a transaction's subtransactions in shared
 #: memory, beyond which every session's snapshots get slower: stay below.
 MAX_BATCH = 32
@@ -294,9 +294,13 @@ class _Batch:
     interactions each need one query's rows, as the busiest do
     (StartTransaction, StopTransaction).
 
-    Each interaction runs in a savepoint of its own (C{s<index>}), open
-    inside the ones before until the commit (none when the interaction is
-    alone, which also gets its rows as they are).  When a statement fails,
+    An interaction that may be undone apart from those before it runs in a
+    savepoint of its own (C{s<index>}), open inside the ones before until
+    the commit: one that asks for rows, and one sent right after such an
+    interaction.  Other interactions only write and share the savepoint
+    before them (each savepoint costs the server a subtransaction); none
+    is needed when an interaction is alone, which also gets its rows as
+    they are.  When a statement fails,
     the round trip is undone (back to its own savepoint, C{r<count>}) and
     its interactions are sent again one per round trip, so that the one
     whose statement fails again is known and fails alone, rolled back to
@@ -448,11 +452,17 @@ class _Batch:
         if not self._alone and not self._careful:
             texts.append(b"SAVEPOINT " + mark)
         opened = []
+        previous: _Member | None = None
         for member in portions:
-            if not self._alone and member not in self._stack:
+            if (
+                not self._alone
+                and member not in self._stack
+                and self._undoneApart(member, previous)
+            ):
                 texts.append(b"SAVEPOINT " + member.savepoint)
                 self._stack.append(member)
                 opened.append(member)
+            previous = member
             texts += member.texts
             if member.query is None:
                 pass
@@ -497,6 +507,20 @@ class _Batch:
         self._ended = committing
         self._confirm(portions, rows)
         self._careful = [m for m in self._careful if m.texts or m.query is not None]
+
+    def _undoneApart(self, member: _Member, previous: _Member | None) -> bool:
+        """
+        @return: whether C{member}, sent after C{previous} in a round trip,
+            may have to be undone apart from the interactions before it, and
+            so needs a savepoint of its own: when it asks for rows (it may
+            fail after them), when C{previous} does (it may go on, voiding
+            what was sent after it), and in careful mode.
+        """
+        return (
+            bool(self._careful)
+            or member.query is not None
+            or (previous is not None and previous.query is not None)
+        )
 
     def _confirm(self, portions: list[_Member], rows: dict[int, list[Row]]) -> None:
         """
