@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.types import ConnectionDeny
+from twisted.internet import tcp
 from twisted.internet.defer import ensureDeferred
 from zope.interface import implementer
 
@@ -27,6 +28,7 @@ __all__ = [
     "CLOSE_HANDSHAKE_TIMEOUT",
     "OcppServerProtocol",
     "OcppServerFactory",
+    "sendAtOnce",
 ]
 
 SUBPROTOCOL = "ocpp1.6"
@@ -52,6 +54,41 @@ OPEN_HANDSHAKE_TIMEOUT = 30
 CLOSE_HANDSHAKE_TIMEOUT = 3
 
 
+def sendAtOnce(transport: tcp.Connection) -> None:
+    """
+    Have a TCP transport send what it is given at once, when nothing of
+    its own waits to be sent, instead of at the reactor's next poll.
+
+    Twisted's C{write} only buffers: the data leaves when the reactor next
+    polls, after everything else of the current turn, whose answers to a
+    batch of stations may take milliseconds (and costs two more system
+    calls, to watch the socket for writing and to stop).  Data the socket
+    does not take at once, and everything while anything waits, goes
+    through the transport's own C{write} as before, so the order is kept
+    and a failure is found and reported as before.
+    """
+    write = transport.write
+
+    def writeAtOnce(data: bytes) -> None:
+        if (
+            transport.connected
+            and not transport.disconnecting
+            and not transport._writeDisconnected
+            and not transport.dataBuffer
+            and not transport._tempDataLen
+        ):
+            try:
+                sent = transport.socket.send(data)
+            except OSError:
+                sent = 0  # the buffered write finds the error and reports it
+            data = data[sent:]
+            if not data:
+                return
+        write(data)
+
+    transport.write = writeAtOnce  # type: ignore[method-assign]
+
+
 @implementer(IFrameTransport)
 class OcppServerProtocol(WebSocketServerProtocol):
     """
@@ -60,6 +97,12 @@ class OcppServerProtocol(WebSocketServerProtocol):
 
     session: Any = None
     chargePointId: str | None = None
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        # Plain TCP only: TLS has its own buffers between us and the socket.
+        if type(self.transport) is tcp.Server:
+            sendAtOnce(self.transport)
 
     def onConnect(self, request):  # type: ignore[no-untyped-def]
         prefix = self.factory.ocppPath + "/"
