@@ -6,6 +6,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from kcsms.model import (
@@ -71,6 +72,7 @@ def _transaction(row: Row) -> Transaction:
 
 #: SampledValue attributes, which are also their columns.
 _SAMPLED_VALUE_FIELDS = ("value", "context", "format", "measurand", "phase", "location", "unit")
+_sampledFields = attrgetter(*_SAMPLED_VALUE_FIELDS)
 #: A meter value row as L{_meterValues} reads it.
 _METER_VALUE_COLUMNS = ", ".join(["timestamp", "sample_index", *_SAMPLED_VALUE_FIELDS])
 
@@ -96,18 +98,21 @@ def addMeterValues_txn(
     transactionId: int | None,
     meterValues: Sequence[MeterValue],
 ) -> Interaction[None]:
-    rows = [
-        (
-            chargePointId,
-            connectorId,
-            transactionId,
-            formatTimestamp(meterValue.timestamp),
-            index,
-            *(getattr(sampled, attribute) for attribute in _SAMPLED_VALUE_FIELDS),
-        )
-        for meterValue in meterValues
-        for index, sampled in enumerate(meterValue.sampledValue)
-    ]
+    rows = []
+    for meterValue in meterValues:
+        # Once per MeterValue: its samples share its timestamp.
+        stamp = formatTimestamp(meterValue.timestamp)
+        rows += [
+            (
+                chargePointId,
+                connectorId,
+                transactionId,
+                stamp,
+                index,
+                *_sampledFields(sampled),
+            )
+            for index, sampled in enumerate(meterValue.sampledValue)
+        ]
     yield from insertRows_txn(
         "INSERT INTO meter_values (charge_point_id, connector_id, transaction_id,"
         f" {_METER_VALUE_COLUMNS})",
