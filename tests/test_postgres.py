@@ -258,7 +258,7 @@ def descending_txn():
 
 
 @pytest_twisted.ensureDeferred
-async def test_batchRunsAsIfOneAfterAnother(postgresUrl, monkeypatch):
+async def test_batchRunsAsIfOneAfterAnother(postgresUrl):
     """
     The statements of a batch's interactions go to the server together, but
     the outcome is that of running them one after the other: an
@@ -296,8 +296,23 @@ def insertReturning_txn(key):
     return inserted
 
 
+@pytest.fixture
+def sent(monkeypatch):
+    """
+    The texts the PostgreSQL connections send, in order.
+    """
+    texts = []
+    execute = _Connection.execute
+    monkeypatch.setattr(
+        _Connection,
+        "execute",
+        lambda self, sql, params=None: texts.append(sql) or execute(self, sql, params),
+    )
+    return texts
+
+
 @pytest_twisted.ensureDeferred
-async def test_batchOfOneQueryEachIsTwoRoundTrips(postgresUrl, monkeypatch):
+async def test_batchOfOneQueryEachIsTwoRoundTrips(postgresUrl, sent):
     """
     A batch whose interactions each need one query's rows, and write the
     rest, costs two round trips: the statements with every interaction's
@@ -305,13 +320,6 @@ async def test_batchOfOneQueryEachIsTwoRoundTrips(postgresUrl, monkeypatch):
     """
     keysTable(postgresUrl)
     runner = PostgresRunner(reactor, postgresUrl, 1)
-    sent = []
-    execute = _Connection.execute
-    monkeypatch.setattr(
-        _Connection,
-        "execute",
-        lambda self, sql, params=None: sent.append(sql) or execute(self, sql, params),
-    )
     try:
         await runner.run(keys_txn())
         sent.clear()
@@ -327,7 +335,7 @@ async def test_batchOfOneQueryEachIsTwoRoundTrips(postgresUrl, monkeypatch):
 
 
 @pytest_twisted.ensureDeferred
-async def test_savepointsOnlyWhereAnInteractionMayBeUndoneApart(postgresUrl, monkeypatch):
+async def test_savepointsOnlyWhereAnInteractionMayBeUndoneApart(postgresUrl, sent):
     """
     Interactions that only write share the savepoint before them; one that
     asks for rows, and the one right after it, get their own.  A statement
@@ -335,13 +343,6 @@ async def test_savepointsOnlyWhereAnInteractionMayBeUndoneApart(postgresUrl, mon
     """
     keysTable(postgresUrl, [2])
     runner = PostgresRunner(reactor, postgresUrl, 1)
-    sent = []
-    execute = _Connection.execute
-    monkeypatch.setattr(
-        _Connection,
-        "execute",
-        lambda self, sql, params=None: sent.append(sql) or execute(self, sql, params),
-    )
     try:
         await runner.run(keys_txn())
         sent.clear()
