@@ -96,10 +96,11 @@ def test_everyCoreCallCanBeSent(centralSystem):
         "UnlockConnector": {"connectorId": 3},
     }
     for action, payload in requests.items():
-        centralSystem.service.call("CP001", action, payload)
+        d = centralSystem.service.call("CP001", action, payload)
         [call] = station.calls()
         assert call[2:] == [action, payload]
         station.sendFrame([4, call[1], "GenericError", "test", {}])
+        assert failureType(d) is CallErrorReceived
 
 
 def test_oneCallOutstandingAtATime(centralSystem):
@@ -151,7 +152,7 @@ def test_callErrorReceived(centralSystem):
     [call] = station.calls()
     station.sendFrame([4, call[1], "NotSupported", "no", {"why": "test"}])
     error = outcome(d).value
-    assert isinstance(error, CallErrorReceived)
+    assert failureType(d) is CallErrorReceived
     assert (error.errorCode, error.errorDescription, error.errorDetails) == (
         "NotSupported",
         "no",
@@ -184,8 +185,9 @@ def test_callRefusals():
     assert failureType(service.call("CP001", "FooBar", {})) is UnknownAction
     assert failureType(service.call("CP001", "Heartbeat", {})) is UnknownAction
     assert failureType(service.call("CP001", "ReserveNow", {})) is ProfileDisabled
-    invalid = outcome(service.call("CP001", "Reset", {"type": "Sometimes"})).value
-    assert isinstance(invalid, PayloadInvalid)
+    refused = service.call("CP001", "Reset", {"type": "Sometimes"})
+    invalid = outcome(refused).value
+    assert failureType(refused) is PayloadInvalid
     assert invalid.errorCode == "PropertyConstraintViolation"
     assert station.calls() == []
 
