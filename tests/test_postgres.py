@@ -184,10 +184,7 @@ async def test_batchFailuresAreEachInteractionsOwn(postgresUrl):
     returned already, is being driven, raised itself or gave a value that
     cannot be sent, and the others' statements run and commit.
     """
-    setup = psycopg2.connect(postgresUrl)
-    with setup, setup.cursor() as cursor:
-        cursor.execute("CREATE TABLE keys (k INTEGER PRIMARY KEY)")
-    setup.close()
+    keysTable(postgresUrl)
     runner = PostgresRunner(reactor, postgresUrl, 1)
     try:
         first = runner.run(insert_txn(100))

@@ -300,11 +300,10 @@ class _Batch:
     interaction.  Other interactions only write and share the savepoint
     before them (each savepoint costs the server a subtransaction); none
     is needed when an interaction is alone, which also gets its rows as
-    they are.  When a statement fails,
-    the round trip is undone (back to its own savepoint, C{r<count>}) and
-    its interactions are sent again one per round trip, so that the one
-    whose statement fails again is known and fails alone, rolled back to
-    its savepoint; the others go on.  The first round trip never holds the
+    they are.  When a statement fails, the round trip is undone (back to
+    its own savepoint, C{r<count>}) and its interactions are sent again one
+    per round trip, so that the one whose statement fails again is known
+    and fails alone, rolled back to its savepoint; the others go on.  The first round trip never holds the
     C{COMMIT}, so that when it finds the connection broken nothing has
     happened and the batch may be run again elsewhere (L{retryable}).
     """
@@ -464,25 +463,8 @@ class _Batch:
                 opened.append(member)
             previous = member
             texts += member.texts
-            if member.query is None:
-                pass
-            elif self._alone:
-                texts.append(member.query)
-            elif member is portions[-1]:
-                # The last statement: it gives its own rows and the others'.
-                texts.append(
-                    b"WITH kcsms_rows AS ("
-                    + member.query
-                    + b") SELECT "
-                    + b"".join(_rowsSetting(m.index) + b", " for m in asking[:-1])
-                    + b"json_agg(kcsms_rows)::text FROM kcsms_rows"
-                )
-            else:
-                texts.append(
-                    b"WITH kcsms_rows AS (" + member.query + b") SELECT set_config("
-                    b"'kcsms.rows%d', coalesce(json_agg(kcsms_rows)::text, '[]'), true)"
-                    b" FROM kcsms_rows" % (member.index,)
-                )
+            if member.query is not None:
+                texts.append(self._asked(member, member.query, portions[-1], asking))
         if asking and not self._alone and asking[-1] is not portions[-1]:
             texts.append(b"SELECT " + b", ".join(_rowsSetting(m.index) for m in asking))
         # The first round trip never commits (see L{retryable}).
@@ -507,6 +489,29 @@ class _Batch:
         self._ended = committing
         self._confirm(portions, rows)
         self._careful = [m for m in self._careful if m.texts or m.query is not None]
+
+    def _asked(self, member: _Member, query: bytes, last: _Member, asking: list[_Member]) -> bytes:
+        """
+        @return: C{member}'s C{query} as the round trip sends it: as it is
+            when the interaction is alone; else keeping its rows as JSON in
+            a setting, or, as the round trip's C{last} statement, giving its
+            own rows and those the others of C{asking} kept.
+        """
+        if self._alone:
+            return query
+        if member is last:
+            return (
+                b"WITH kcsms_rows AS ("
+                + query
+                + b") SELECT "
+                + b"".join(_rowsSetting(m.index) + b", " for m in asking[:-1])
+                + b"json_agg(kcsms_rows)::text FROM kcsms_rows"
+            )
+        return (
+            b"WITH kcsms_rows AS (" + query + b") SELECT set_config("
+            b"'kcsms.rows%d', coalesce(json_agg(kcsms_rows)::text, '[]'), true)"
+            b" FROM kcsms_rows" % (member.index,)
+        )
 
     def _undoneApart(self, member: _Member, previous: _Member | None) -> bool:
         """

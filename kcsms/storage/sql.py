@@ -343,12 +343,9 @@ class GroupCommitRunner:
     ) -> Deferred[T]:
         d: Deferred[T] = Deferred()
         waiting.append((interaction, d))
-        self._startAtTurnEnd()
-        return d
-
-    def _startAtTurnEnd(self) -> None:
         if self._turnEnd is None:
             self._turnEnd = self._reactor.callLater(0, self._turnEnded)
+        return d
 
     def _turnEnded(self) -> None:
         self._turnEnd = None

@@ -72,6 +72,7 @@ def _transaction(row: Row) -> Transaction:
 
 #: SampledValue attributes, which are also their columns.
 _SAMPLED_VALUE_FIELDS = ("value", "context", "format", "measurand", "phase", "location", "unit")
+#: A SampledValue's attributes, in that order.
 _sampledFields = attrgetter(*_SAMPLED_VALUE_FIELDS)
 #: A meter value row as L{_meterValues} reads it.
 _METER_VALUE_COLUMNS = ", ".join(["timestamp", "sample_index", *_SAMPLED_VALUE_FIELDS])
