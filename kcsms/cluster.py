@@ -255,6 +255,10 @@ class Cluster(Service):
             if "ref" in body:
                 kept = await self.centralSystem.store.getClusterMessage(body["ref"])
                 if kept is None:
+                    self.log.warn(
+                        "Cluster message {ref} is no longer kept (pruned?): dropped",
+                        ref=body["ref"],
+                    )
                     return
                 body = json.loads(kept)
             await getattr(self, f"_received_{body['type']}")(body)

@@ -8,6 +8,7 @@ from uuid import uuid4
 
 import psycopg2
 import pytest
+from twisted.logger import STDLibLogObserver, globalLogBeginner
 
 import twisted.plugins
 
@@ -19,6 +20,14 @@ REQUIRE_POSTGRES = os.environ.get("KCSMS_TEST_POSTGRES", "")
 POSTGRES_URL = (
     REQUIRE_POSTGRES if "://" in REQUIRE_POSTGRES else "postgresql://postgres@127.0.0.1:5432/test"
 )
+
+
+def pytest_configure(config):
+    """
+    Twisted's log (kcsms's own lines among it) goes to Python's logging, so
+    that a failed test's report shows what was logged while it ran.
+    """
+    globalLogBeginner.beginLoggingTo([STDLibLogObserver()], redirectStandardIO=False)
 
 
 def withSearchPath(url, schema):

@@ -329,3 +329,39 @@ async def test_schemasAreSeparateClusters(postgresUrl, otherPostgresUrl):
     finally:
         for node in (a, b, stranger):
             await node.service.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_aMessageNoLongerKeptIsDroppedWithAWarning(postgresUrl):
+    """
+    A notification that refers to a kept message the database no longer
+    holds is dropped, and the operator is told.
+    """
+    import psycopg2
+    from twisted.logger import formatEvent, globalLogPublisher
+
+    from kcsms.cluster import channelFor
+
+    logged = []
+    globalLogPublisher.addObserver(logged.append)
+    a = Node(postgresUrl, "A")
+    try:
+        await a.service.cluster.whenListening()
+        connection = psycopg2.connect(postgresUrl)
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_schema()")
+            [(schema,)] = cursor.fetchall()
+            cursor.execute("SELECT pg_notify(%s, %s)", (channelFor(schema, "A"), '{"ref": 987654}'))
+        connection.close()
+
+        async def warned():
+            return any(
+                "Cluster message 987654 is no longer kept" in formatEvent(event) for event in logged
+            )
+
+        await until(warned)
+        assert not [event for event in logged if "log_failure" in event]
+    finally:
+        globalLogPublisher.removeObserver(logged.append)
+        await a.service.stopService()
