@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
+import psycopg2
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, ensureDeferred, succeed
 from twisted.internet.interfaces import IDelayedCall
@@ -33,7 +34,7 @@ from txpostgres import txpostgres
 from kcsms import errors, events, model
 from kcsms.timestamps import formatTimestamp, parseTimestamp
 
-__all__ = ["Cluster", "channelFor", "encodeValue", "decodeValue"]
+__all__ = ["Cluster", "ListeningConnection", "channelFor", "encodeValue", "decodeValue"]
 
 #: Seconds a node's lease lasts, and how often it is renewed.
 LEASE = 30.0
@@ -59,6 +60,29 @@ _CALL_ERRORS = {
     for cls in vars(errors).values()
     if isinstance(cls, type) and issubclass(cls, errors.CallFailed)
 }
+
+
+class ListeningConnection(txpostgres.Connection):
+    """
+    A txpostgres connection that LISTENs and also runs statements (a node's
+    own NOTIFYs) without leaving notifications behind.
+
+    Notifications that arrive with a statement's answer, in the same read
+    from the socket, can stay inside libpq once psycopg2 has handed over
+    the answer: the socket, read already, does not wake the reactor, and
+    txpostgres only looks at what psycopg2 has collected.  They waited for
+    the connection's next statement (a node's renewal, up to 10 s later),
+    and a forwarded call could time out.  Polling the connection once more
+    after every statement collects them.
+    """
+
+    def cursorFinished(self, cursor: Any) -> None:
+        if not self._connection.closed:
+            try:
+                self._connection.poll()
+            except psycopg2.Error:
+                pass  # broken: its next statement fails, and the node listens anew
+        super().cursorFinished(cursor)
 
 
 def channelFor(schema: str, nodeId: str | None = None) -> str:
@@ -204,7 +228,7 @@ class Cluster(Service):
                 self._listener = None
 
     async def _listen(self) -> None:
-        listener = txpostgres.Connection(reactor=self.centralSystem._reactor)
+        listener = ListeningConnection(reactor=self.centralSystem._reactor)
         await listener.connect(self._url)
         [(self._schema,)] = await listener.runQuery("SELECT current_schema()")
         listener.addNotifyObserver(self._notified)

@@ -39,14 +39,14 @@ def test_eventsSurviveEncoding():
         assert decodeValue(encodeValue(event)) == event
 
 
-async def until(condition, seconds=10):
+async def until(condition, seconds=10, step=0.05):
     """
-    Wait until C{condition()} is true.
+    Wait until C{condition()} is true, looking every C{step} seconds.
     """
-    for _ in range(int(seconds / 0.05)):
+    for _ in range(int(seconds / step)):
         if await condition():
             return
-        await deferLater(reactor, 0.05, lambda: None)
+        await deferLater(reactor, step, lambda: None)
     raise AssertionError("the condition did not become true in time")
 
 
@@ -200,12 +200,10 @@ async def eventsListener(url):
     """
     import json
 
-    from txpostgres import txpostgres
-
-    from kcsms.cluster import channelFor
+    from kcsms.cluster import ListeningConnection, channelFor
 
     heard = []
-    listener = txpostgres.Connection(reactor=reactor)
+    listener = ListeningConnection(reactor=reactor)
     await listener.connect(url)
     [(schema,)] = await listener.runQuery("SELECT current_schema()")
     listener.addNotifyObserver(lambda notify: heard.append(json.loads(notify.payload)))
@@ -365,3 +363,36 @@ async def test_aMessageNoLongerKeptIsDroppedWithAWarning(postgresUrl):
     finally:
         globalLogPublisher.removeObserver(logged.append)
         await a.service.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_notificationsReadWithAnAnswerAreDelivered(postgresUrl):
+    """
+    A notification that arrives while the listening connection runs a
+    statement is delivered at once, with no further statement on it.
+    """
+    from txpostgres import txpostgres
+
+    from kcsms.cluster import ListeningConnection
+
+    listener = ListeningConnection(reactor=reactor)
+    sender = txpostgres.Connection(reactor=reactor)
+    await listener.connect(postgresUrl)
+    await sender.connect(postgresUrl)
+    try:
+        heard = []
+        listener.addNotifyObserver(lambda notify: heard.append(notify.payload))
+        channel = f"kcsms_test_{id(heard)}"
+        await listener.runOperation(f"LISTEN {channel}")
+        for n in range(200):
+            sent = sender.runOperation("SELECT pg_notify(%s, %s)", (channel, str(n)))
+            await listener.runOperation("SELECT 1")
+            await sent
+
+            async def delivered(n=n):
+                return str(n) in heard
+
+            await until(delivered, seconds=2, step=0.002)
+    finally:
+        listener.close()
+        sender.close()
