@@ -290,6 +290,15 @@ class Cluster(Service):
             self.log.failure("Handling a cluster message {text!r}", text=text[:200])
 
     async def _received_call(self, body: dict[str, Any]) -> None:
+        # Answered in the background: notifications read together are
+        # handled one after another, and a station may take up to [ocpp]
+        # call_timeout to answer, which would hold up the others.
+        answering = ensureDeferred(self._answerCall(body))
+        answering.addErrback(
+            lambda f: self.log.failure("Answering a forwarded {action}", f, action=body["action"])
+        )
+
+    async def _answerCall(self, body: dict[str, Any]) -> None:
         reply: dict[str, Any] = {"type": "answer", "requestId": body["requestId"]}
         try:
             reply["payload"] = await self.centralSystem.callHere(

@@ -396,3 +396,47 @@ async def test_notificationsReadWithAnAnswerAreDelivered(postgresUrl):
     finally:
         listener.close()
         sender.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_aStationSlowToAnswerHoldsUpNoOtherCall(postgresUrl):
+    """
+    Requests that reach a node together are each sent on at once: a station
+    that takes its time to answer holds up no other station's call.
+    """
+    import json
+
+    import psycopg2
+
+    from kcsms.cluster import channelFor
+
+    a = Node(postgresUrl, "A")
+    try:
+        await a.service.cluster.whenListening()
+        slow = await Station(a.ocppPort, "CP001").connect()
+        quick = await Station(a.ocppPort, "CP002").connect()
+        for station in (slow, quick):
+            await station.call("BootNotification", BOOT)
+        connection = psycopg2.connect(postgresUrl)
+        with connection, connection.cursor() as cursor:
+            cursor.execute("SELECT current_schema()")
+            [(schema,)] = cursor.fetchall()
+            # One transaction: A hears both requests together.
+            for n, chargePointId in enumerate(["CP001", "CP002"]):
+                request = {
+                    "type": "call",
+                    "requestId": str(n),
+                    "replyTo": "T",
+                    "chargePointId": chargePointId,
+                    "action": "ClearCache",
+                    "payload": {},
+                }
+                cursor.execute(
+                    "SELECT pg_notify(%s, %s)", (channelFor(schema, "A"), json.dumps(request))
+                )
+        connection.close()
+        await slow.nextCall()
+        # CP001 has not answered; its call times out after 2 s.
+        await quick.factory.calls.get().addTimeout(1, reactor)
+    finally:
+        await a.service.stopService()
