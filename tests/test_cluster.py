@@ -329,29 +329,42 @@ async def test_schemasAreSeparateClusters(postgresUrl, otherPostgresUrl):
             await node.service.stopService()
 
 
+def notifyNode(url, nodeId, *bodies):
+    """
+    Send node C{nodeId} of the cluster at C{url} the notifications
+    C{bodies}, as JSON, in one transaction: the node hears them together.
+    """
+    import json
+
+    import psycopg2
+
+    from kcsms.cluster import channelFor
+
+    connection = psycopg2.connect(url)
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT current_schema()")
+        [(schema,)] = cursor.fetchall()
+        for body in bodies:
+            cursor.execute(
+                "SELECT pg_notify(%s, %s)", (channelFor(schema, nodeId), json.dumps(body))
+            )
+    connection.close()
+
+
 @pytest_twisted.ensureDeferred
 async def test_aMessageNoLongerKeptIsDroppedWithAWarning(postgresUrl):
     """
     A notification that refers to a kept message the database no longer
     holds is dropped, and the operator is told.
     """
-    import psycopg2
     from twisted.logger import formatEvent, globalLogPublisher
-
-    from kcsms.cluster import channelFor
 
     logged = []
     globalLogPublisher.addObserver(logged.append)
     a = Node(postgresUrl, "A")
     try:
         await a.service.cluster.whenListening()
-        connection = psycopg2.connect(postgresUrl)
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT current_schema()")
-            [(schema,)] = cursor.fetchall()
-            cursor.execute("SELECT pg_notify(%s, %s)", (channelFor(schema, "A"), '{"ref": 987654}'))
-        connection.close()
+        notifyNode(postgresUrl, "A", {"ref": 987654})
 
         async def warned():
             return any(
@@ -404,12 +417,6 @@ async def test_aStationSlowToAnswerHoldsUpNoOtherCall(postgresUrl):
     Requests that reach a node together are each sent on at once: a station
     that takes its time to answer holds up no other station's call.
     """
-    import json
-
-    import psycopg2
-
-    from kcsms.cluster import channelFor
-
     a = Node(postgresUrl, "A")
     try:
         await a.service.cluster.whenListening()
@@ -417,13 +424,12 @@ async def test_aStationSlowToAnswerHoldsUpNoOtherCall(postgresUrl):
         quick = await Station(a.ocppPort, "CP002").connect()
         for station in (slow, quick):
             await station.call("BootNotification", BOOT)
-        connection = psycopg2.connect(postgresUrl)
-        with connection, connection.cursor() as cursor:
-            cursor.execute("SELECT current_schema()")
-            [(schema,)] = cursor.fetchall()
-            # One transaction: A hears both requests together.
-            for n, chargePointId in enumerate(["CP001", "CP002"]):
-                request = {
+        # A hears both requests together.
+        notifyNode(
+            postgresUrl,
+            "A",
+            *(
+                {
                     "type": "call",
                     "requestId": str(n),
                     "replyTo": "T",
@@ -431,10 +437,9 @@ async def test_aStationSlowToAnswerHoldsUpNoOtherCall(postgresUrl):
                     "action": "ClearCache",
                     "payload": {},
                 }
-                cursor.execute(
-                    "SELECT pg_notify(%s, %s)", (channelFor(schema, "A"), json.dumps(request))
-                )
-        connection.close()
+                for n, chargePointId in enumerate(["CP001", "CP002"])
+            ),
+        )
         await slow.nextCall()
         # CP001 has not answered; its call times out after 2 s.
         await quick.factory.calls.get().addTimeout(1, reactor)

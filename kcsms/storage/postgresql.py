@@ -303,9 +303,10 @@ class _Batch:
     they are.  When a statement fails, the round trip is undone (back to
     its own savepoint, C{r<count>}) and its interactions are sent again one
     per round trip, so that the one whose statement fails again is known
-    and fails alone, rolled back to its savepoint; the others go on.  The first round trip never holds the
-    C{COMMIT}, so that when it finds the connection broken nothing has
-    happened and the batch may be run again elsewhere (L{retryable}).
+    and fails alone, rolled back to its savepoint; the others go on.  The
+    first round trip never holds the C{COMMIT}, so that when it finds the
+    connection broken nothing has happened and the batch may be run again
+    elsewhere (L{retryable}).
     """
 
     def __init__(self, starts: list[_Start]) -> None:
